@@ -1,0 +1,207 @@
+"""Config sections for the fleet and its infrastructure (DESIGN.md §5)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+
+from core.config.types import EnvName, Identifier, Section
+
+
+class Site(Section):
+    """Where the fleet is: the time zone of periods and the coordinates for the sun."""
+
+    name: str
+    timezone: str = "Asia/Shanghai"
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    #: the gateway id this config runs on (tag on every reading)
+    gateway: Identifier = "gw-1"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}; use an IANA name such as Asia/Shanghai")
+        return v
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The site's time zone."""
+        return ZoneInfo(self.timezone)
+
+
+class Tls(Section):
+    """TLS settings for a client connection."""
+
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    insecure: bool = False
+
+
+class Storage(Section):
+    """Where readings go: the embedded SQLite file, or a central database via an outbox."""
+
+    backend: Literal["sqlite", "influxdb", "victoriametrics"] = "sqlite"
+    path: str = "data/pvledger.db"
+    url: str | None = None
+    org: str = "pvledger"
+    bucket: str = "pvledger"
+    token_env: EnvName | None = None
+    outbox_path: str = "data/outbox.db"
+    outbox_budget_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
+    batch_size: int = Field(default=5000, gt=0)
+    flush_interval_s: float = Field(default=2.0, gt=0)
+
+    @model_validator(mode="after")
+    def _url_for_remote(self) -> Storage:
+        if self.backend != "sqlite" and not self.url:
+            raise ValueError(f"backend {self.backend!r} needs url: (e.g. http://127.0.0.1:8428)")
+        if self.url and "@" in self.url.split("//", 1)[-1].split("/", 1)[0]:
+            raise ValueError("credentials in url are refused; put the token in token_env")
+        return self
+
+
+class Mqtt(Section):
+    """The MQTT broker the gateway subscribes to (and publishes status/alerts on)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+    username: str | None = None
+    password_env: EnvName | None = None
+    tls: Tls | None = None
+    client_id: str | None = None
+    keepalive_s: int = Field(default=60, ge=5)
+    protocol: Literal["3.1.1", "5"] = "3.1.1"
+    #: largest payload accepted; bigger ones go to the dead-letter table
+    max_payload_bytes: int = Field(default=16384, gt=0)
+
+
+class Village(Section):
+    """An administrative village (行政村); owns its village station."""
+
+    id: Identifier
+    name: str
+    town: str = ""
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    gateway: Identifier | None = None
+
+
+class Household(Section):
+    """A registered poor household (贫困户); names are masked in public exports."""
+
+    id: Identifier
+    name: str
+    village: Identifier
+    card: str = ""  # 建档立卡 card colour or number
+    account: str = ""  # bank account (一卡通); masked in every export
+
+
+class Member(Section):
+    """A household's shares in a cooperative."""
+
+    household: Identifier
+    shares: int = Field(gt=0, description="whole shares held (e.g. 1 share = 1 kW)")
+
+
+class Cooperative(Section):
+    """A PV cooperative (光伏合作社) owning its own array; members hold shares."""
+
+    id: Identifier
+    name: str
+    village: Identifier
+    members: list[Member] = Field(min_length=1)
+
+
+DEVICE_ROLES = ("inverter", "meter", "logger")
+
+
+class _DeviceBase(Section):
+    id: Identifier
+    role: Literal["inverter", "meter", "logger"] = "inverter"
+    interval_s: float = Field(default=30, gt=0, le=3600)
+    #: the simulator profile that serves this device (demo/test fleets only)
+    simulate: str | None = None
+
+
+class ModbusTcpDevice(_DeviceBase):
+    """A Modbus TCP device (inverter, meter, or RS485-to-Ethernet converter unit)."""
+
+    source: Literal["modbus-tcp"]
+    host: str
+    port: int = Field(default=502, ge=1, le=65535)
+    unit: int = Field(default=1, ge=0, le=247)
+    map: Identifier
+    timeout_s: float = Field(default=1.0, gt=0, le=30)
+
+    @property
+    def endpoint(self) -> str:
+        """Connection key shared by devices behind the same socket."""
+        return f"{self.host}:{self.port}"
+
+
+class ModbusRtuDevice(_DeviceBase):
+    """A Modbus RTU device on a serial RS485 bus."""
+
+    source: Literal["modbus-rtu"]
+    port: str  # serial device path, e.g. /dev/ttyUSB0
+    baud: Literal[1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200] = 9600
+    parity: Literal["N", "E", "O"] = "N"
+    stopbits: Literal[1, 2] = 1
+    bytesize: Literal[7, 8] = 8
+    unit: int = Field(default=1, ge=1, le=247)
+    map: Identifier
+    timeout_s: float = Field(default=1.0, gt=0, le=30)
+
+    @property
+    def endpoint(self) -> str:
+        """Connection key shared by devices on the same bus."""
+        return self.port
+
+
+class MqttDevice(_DeviceBase):
+    """A data logger publishing readings over MQTT."""
+
+    source: Literal["mqtt"]
+    role: Literal["inverter", "meter", "logger"] = "logger"
+    topic: str
+    decoder: Identifier = "json"
+
+    @field_validator("topic")
+    @classmethod
+    def _plain_topic(cls, v: str) -> str:
+        if not v or any(c in v for c in "+#"):
+            raise ValueError(f"topic {v!r} must be a concrete topic without wildcards")
+        return v
+
+
+Device = Annotated[ModbusTcpDevice | ModbusRtuDevice | MqttDevice, Field(discriminator="source")]
+
+
+class Station(Section):
+    """A PV station: household rooftop, village array or cooperative array."""
+
+    id: Identifier
+    kind: Literal["household", "village", "cooperative"]
+    capacity_kw: float = Field(gt=0, le=100_000)
+    owner: Identifier
+    village: Identifier
+    tariff_class: str | None = None
+    #: in the subsidy catalogue (补贴目录); a station outside earns the coal part only
+    subsidy_catalogue: bool = True
+    commissioned: dt.date | None = None
+    devices: list[Device] = Field(default_factory=list)
+
+
+def resolve_path(base: Path, value: str) -> Path:
+    """A path from the config, relative to the config file's folder."""
+    p = Path(value)
+    return p if p.is_absolute() else base / p

@@ -1,0 +1,23 @@
+"""Time-series store boundary and backends; ``open_store(config)`` picks one."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from core.store.base import DayBounds, Store, StoreError
+from core.store.sqlite import SqliteStore
+
+if TYPE_CHECKING:
+    from core.config import Config
+
+__all__ = ["DayBounds", "SqliteStore", "Store", "StoreError", "open_store"]
+
+
+def open_store(config: Config, *, readonly: bool = False) -> Store:
+    """The store named by config.storage (the embedded SQLite file by default)."""
+    st = config.storage
+    if st.backend == "sqlite":
+        return SqliteStore(
+            config.resolve(st.path), timezone=config.site.timezone, readonly=readonly
+        )
+    raise StoreError(f"storage.backend {st.backend!r} is not available in this build")

@@ -1,0 +1,7 @@
+"""Subcommands: each module here has ``add_parser(subparsers)`` setting ``func``.
+
+Only commands that work are listed; a new command is a new module plus one
+name in COMMANDS.
+"""
+
+COMMANDS: tuple[str, ...] = ("check",)

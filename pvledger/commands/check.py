@@ -1,0 +1,68 @@
+"""`pvledger check`: validate the config and summarise the fleet on one screen."""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+
+from core.config import Config
+from pvledger.commands.common import config_from
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the subcommand."""
+    p = sub.add_parser(
+        "check",
+        help="validate the config; exit 0 or list every problem",
+        description="Validate config.yaml (and the registry CSV files it names) "
+        "without touching the network. Exit 0 with a fleet summary, "
+        "or 2 listing every problem with its key path and fix.",
+    )
+    p.set_defaults(func=run)
+
+
+def summary(cfg: Config) -> str:
+    """The one-screen fleet summary."""
+    lines = [
+        f"{cfg.path}: OK",
+        f"site      {cfg.site.name} ({cfg.site.timezone}, "
+        f"{cfg.site.latitude:.2f}N {cfg.site.longitude:.2f}E), gateway {cfg.site.gateway}",
+    ]
+    lines.append(f"villages  {len(cfg.villages)}")
+    coop_members = sum(len(c.members) for c in cfg.cooperatives)
+    shares = sum(m.shares for c in cfg.cooperatives for m in c.members)
+    lines.append(
+        f"registry  {len(cfg.households)} households; {len(cfg.cooperatives)} "
+        f"cooperatives with {coop_members} members holding {shares} shares"
+    )
+    by_kind: Counter[str] = Counter()
+    kw: Counter[str] = Counter()
+    for s in cfg.stations:
+        by_kind[s.kind] += 1
+        kw[s.kind] += s.capacity_kw
+    lines.append(f"stations  {len(cfg.stations)}, {sum(kw.values()):,.0f} kW")
+    for kind in ("village", "cooperative", "household"):
+        if by_kind[kind]:
+            lines.append(f"  {kind:<12}{by_kind[kind]:>5}  {kw[kind]:>9,.0f} kW")
+    by_src: Counter[str] = Counter(d.source for _, d in cfg.devices())
+    endpoints = {getattr(d, "endpoint", None) for _, d in cfg.devices("modbus-tcp", "modbus-rtu")}
+    lines.append(f"devices   {sum(by_src.values())} on {len(endpoints)} Modbus endpoints")
+    for src in ("modbus-tcp", "modbus-rtu", "mqtt"):
+        if by_src[src]:
+            lines.append(f"  {src:<12}{by_src[src]:>5}")
+    lines.append(f"tariffs   {', '.join(t.id for t in cfg.tariffs) or 'none'}")
+    lines.append(
+        f"storage   {cfg.storage.backend}"
+        f" {cfg.storage.path if cfg.storage.backend == 'sqlite' else cfg.storage.url}"
+    )
+    lines.append(
+        f"alerts    {len(cfg.alerts.rules)} rules, "
+        f"{len(cfg.alerts.notify)} notifiers ({cfg.alerts.language})"
+    )
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate and print the summary; BadInput propagates to exit 2."""
+    print(summary(config_from(args)))
+    return 0
