@@ -120,4 +120,4 @@ def to_ms(ts: datetime) -> int:
     """Aware datetime to UTC epoch milliseconds (naive datetimes are refused)."""
     if ts.tzinfo is None:
         raise ValueError(f"naive datetime {ts!r}: give a time zone")
-    return int(round(ts.timestamp() * 1000))
+    return round(ts.timestamp() * 1000)

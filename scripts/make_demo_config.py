@@ -119,7 +119,7 @@ def main() -> None:
         add(f"      - {{household: {m['id']}, shares: 2}}")
 
     add("stations:")
-    for i, (vid, name) in enumerate(VILLAGES):
+    for i, (vid, _name) in enumerate(VILLAGES):
         port = VILLAGE_PORT0 + i
         add(f"  - id: v-{vid}")
         add("    kind: village")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -108,7 +109,7 @@ def timeline_problems(tariffs: list[tuple[int, Tariff]]) -> list[tuple[int, str]
     for (kind, cls), items in by_key.items():
         items.sort(key=lambda it: it[1].valid_from)
         label = kind + (f"/{cls}" if cls else "")
-        for (_, prev), (j, cur) in zip(items, items[1:], strict=False):
+        for (_, prev), (j, cur) in itertools.pairwise(items):
             if prev.valid_until is None or prev.valid_until > cur.valid_from:
                 out.append(
                     (

@@ -11,6 +11,7 @@ transaction, so revenue and "latest" queries never scan raw rows.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sqlite3
 import threading
@@ -193,10 +194,8 @@ class SqliteStore(Store):
             return n
 
     def _rollback(self) -> None:
-        try:
+        with contextlib.suppress(sqlite3.Error):
             self._db.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass
 
     def _write_locked(self, readings: Iterable[Reading]) -> int:
         by_day: dict[int, list[tuple[int, int, object, int]]] = {}
@@ -402,8 +401,6 @@ class SqliteStore(Store):
     def close(self) -> None:
         """Checkpoint the WAL and close the file."""
         with self._lock:
-            try:
+            with contextlib.suppress(sqlite3.Error):
                 self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            except sqlite3.Error:
-                pass
             self._db.close()
