@@ -52,9 +52,15 @@ class ScaledClock(Clock):
         """Write the anchor so another process can share this clock (atomic rename)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"anchor_wall_ms": self.anchor_wall_ms,
-                                   "anchor_sim_ms": self.anchor_sim_ms,
-                                   "factor": self.factor}))
+        tmp.write_text(
+            json.dumps(
+                {
+                    "anchor_wall_ms": self.anchor_wall_ms,
+                    "anchor_sim_ms": self.anchor_sim_ms,
+                    "factor": self.factor,
+                }
+            )
+        )
         tmp.replace(path)
 
     @classmethod

@@ -299,7 +299,7 @@ def _households(
     if isinstance(raw, str):
         csv_path = resolve_path(path.parent, raw)
         rows, problems = load_households_csv(csv_path)
-        return [(h, ("csv", csv_path.name, line)) for h, line in rows], problems
+        return [(h, ("csv", str(csv_path), line)) for h, line in rows], problems
     if isinstance(raw, list):
         return [(h, ("households", i)) for i, h in col.items(Household, "households")], []
     col.add(
@@ -347,6 +347,23 @@ def _references(
                 "add the village or correct the id",
             )
     coop_ids = _unique(col, "cooperatives", cooperatives, lambda c: c.id, "cooperative id")
+    # a cooperative refused for one bad member still has its other members checked
+    raw_coops = col.src.data.get("cooperatives") if isinstance(col.src.data, dict) else None
+    valid_idx = {i for i, _ in cooperatives}
+    for i, raw in enumerate(raw_coops if isinstance(raw_coops, list) else []):
+        members = raw.get("members") if isinstance(raw, dict) else None
+        if i in valid_idx or not isinstance(members, list):
+            continue
+        if isinstance(raw.get("id"), str):
+            coop_ids.add(raw["id"])
+        for j, m in enumerate(members):
+            hh = m.get("household") if isinstance(m, dict) else None
+            if isinstance(hh, str) and hh not in hh_ids:
+                col.add(
+                    ("cooperatives", i, "members", j, "household"),
+                    f"member {hh!r} is not a registered household",
+                    "add the household to the registry or correct the id",
+                )
     for i, c in cooperatives:
         if c.village not in village_ids:
             col.add(

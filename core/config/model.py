@@ -101,7 +101,7 @@ class Household(Section):
     """A registered poor household (贫困户); names are masked in public exports."""
 
     id: Identifier
-    name: str
+    name: str = Field(min_length=1)
     village: Identifier
     card: str = ""  # 建档立卡 card colour or number
     account: str = ""  # bank account (一卡通); masked in every export
