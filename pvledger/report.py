@@ -1,0 +1,240 @@
+"""A self-contained HTML report (no network): generation, alerts and payouts.
+
+Charts are inline SVG drawn here, so the file opens in any browser on a
+county office PC without internet. Labels in Chinese (`zh`) or English (`en`).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+LABELS = {
+    "en": {
+        "title": "pvledger report",
+        "fleet": "Fleet",
+        "village_monthly": "Generation per village and month [kWh]",
+        "fleet_daily": "Daily generation of the fleet [kWh]",
+        "alerts": "Stations with open alerts",
+        "no_alerts": "No open alerts.",
+        "payouts_village": "Village funds by pool [yuan]",
+        "payouts_coop": "Cooperatives [yuan]",
+        "top_households": "Largest household amounts [yuan]",
+        "village": "Village",
+        "station": "Station",
+        "kind": "Alert",
+        "since": "Since",
+        "seen": "What was seen",
+        "cooperative": "Cooperative",
+        "distributable": "Distributable",
+        "paid": "Paid to members",
+        "residue": "Residue",
+        "household": "Household",
+        "amount": "Amount",
+        "total": "Total",
+        "pool": "Pool",
+        "generated": "Generated",
+        "period": "Payout period",
+        "month": "Month",
+        "day": "Day",
+        "energy": "Energy [kWh]",
+        "summary": "Summary",
+    },
+    "zh": {
+        "title": "光伏扶贫收益报告",
+        "fleet": "电站概况",
+        "village_monthly": "各村逐月发电量 [千瓦时]",
+        "fleet_daily": "全区逐日发电量 [千瓦时]",
+        "alerts": "有未处理告警的电站",
+        "no_alerts": "当前没有未处理告警。",
+        "payouts_village": "村级电站收益分配（按资金池）[元]",
+        "payouts_coop": "合作社收益 [元]",
+        "top_households": "户用收益最高的农户 [元]",
+        "village": "村",
+        "station": "电站",
+        "kind": "告警类型",
+        "since": "开始时间",
+        "seen": "现象",
+        "cooperative": "合作社",
+        "distributable": "可分配",
+        "paid": "已分配给社员",
+        "residue": "尾差",
+        "household": "农户",
+        "amount": "金额",
+        "total": "合计",
+        "pool": "资金池",
+        "generated": "生成时间",
+        "period": "结算期",
+        "month": "月份",
+        "day": "日期",
+        "energy": "电量 [千瓦时]",
+        "summary": "摘要",
+    },
+}
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the report shows; amounts in integer fen, energy in kWh."""
+
+    site_name: str
+    period: str
+    generated_at: str
+    summary: Sequence[tuple[str, str]] = ()
+    #: village name -> [(month "YYYY-MM", kWh)]
+    village_monthly_kwh: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    #: [(day "YYYY-MM-DD", kWh)]
+    fleet_daily_kwh: Sequence[tuple[str, float]] = ()
+    #: [(station, village, kind, since, what was seen)]
+    open_alerts: Sequence[tuple[str, str, str, str, str]] = ()
+    #: [(village, pool, amount_fen)]
+    village_pools: Sequence[tuple[str, str, int]] = ()
+    #: [(cooperative, distributable_fen, paid_fen, residue_fen)]
+    cooperatives: Sequence[tuple[str, int, int, int]] = ()
+    #: [(masked household name, village, amount_fen)]
+    top_households: Sequence[tuple[str, str, int]] = ()
+
+
+def yuan(amount_fen: int) -> str:
+    """Integer fen as yuan with two decimals and thousands separators (exact)."""
+    sign = "-" if amount_fen < 0 else ""
+    whole, cents = divmod(abs(amount_fen), 100)
+    return f"{sign}{whole:,}.{cents:02d}"
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text))
+
+
+def bar_chart_svg(
+    series: Sequence[tuple[str, float]],
+    *,
+    width: int = 900,
+    height: int = 260,
+    color: str = "#2f7d32",
+    label_every: int = 1,
+) -> str:
+    """A bar chart as inline SVG; labels under bars, value on hover (title)."""
+    if not series:
+        return "<p>—</p>"
+    top = max((v for _, v in series), default=0) or 1.0
+    pad_l, pad_b, pad_t = 60, 40, 10
+    inner_w, inner_h = width - pad_l - 10, height - pad_b - pad_t
+    bw = inner_w / len(series)
+    parts = [
+        f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" '
+        f'xmlns="http://www.w3.org/2000/svg" font-size="11" font-family="sans-serif">'
+    ]
+    for frac in (0, 0.25, 0.5, 0.75, 1.0):
+        y = pad_t + inner_h * (1 - frac)
+        parts.append(
+            f'<line x1="{pad_l}" x2="{width - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
+        )
+        parts.append(
+            f'<text x="{pad_l - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#555">'
+            f"{top * frac:,.0f}</text>"
+        )
+    for i, (label, v) in enumerate(series):
+        h = inner_h * (v / top)
+        x = pad_l + i * bw
+        parts.append(
+            f'<rect x="{x + bw * 0.1:.1f}" y="{pad_t + inner_h - h:.1f}" '
+            f'width="{bw * 0.8:.1f}" height="{h:.1f}" fill="{color}">'
+            f"<title>{_e(label)}: {v:,.1f}</title></rect>"
+        )
+        if i % label_every == 0:
+            parts.append(
+                f'<text x="{x + bw / 2:.1f}" y="{height - pad_b + 14}" '
+                f'text-anchor="middle" fill="#333">{_e(label)}</text>'
+            )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def grouped_bar_chart_svg(groups: dict[str, list[tuple[str, float]]], **kw: object) -> str:
+    """Per-group totals over the months shown, one bar per group (village)."""
+    series = [(g, sum(v for _, v in rows)) for g, rows in groups.items()]
+    return bar_chart_svg(series, **kw)  # type: ignore[arg-type]
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], numeric: set[int]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="{"num" if i in numeric else ""}">{_e(c)}</td>' for i, c in enumerate(r)
+        )
+        + "</tr>"
+        for r in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def render_report(data: ReportData, lang: str = "en") -> str:
+    """The whole report as one HTML document (UTF-8, no external resources)."""
+    t = LABELS[lang]
+    months = sorted({m for rows in data.village_monthly_kwh.values() for m, _ in rows})
+    village_rows = [
+        [v, *[f"{dict(rows).get(m, 0):,.0f}" for m in months], f"{sum(x for _, x in rows):,.0f}"]
+        for v, rows in sorted(data.village_monthly_kwh.items())
+    ]
+    pools = sorted({p for _, p, _ in data.village_pools})
+    by_village: dict[str, dict[str, int]] = {}
+    for v, p, amount in data.village_pools:
+        by_village.setdefault(v, {})[p] = by_village.get(v, {}).get(p, 0) + amount
+    pool_rows = [
+        [v, *[yuan(d.get(p, 0)) for p in pools], yuan(sum(d.values()))]
+        for v, d in sorted(by_village.items())
+    ]
+    n_days = len(data.fleet_daily_kwh)
+    sections = [
+        f"<h1>{_e(t['title'])} · {_e(data.site_name)}</h1>",
+        f'<p class="meta">{_e(t["period"])}: {_e(data.period)} · {_e(t["generated"])}: '
+        f"{_e(data.generated_at)}</p>",
+        f"<h2>{_e(t['summary'])}</h2>",
+        _table(["", ""], [list(r) for r in data.summary], {1}),
+        f"<h2>{_e(t['village_monthly'])}</h2>",
+        grouped_bar_chart_svg(data.village_monthly_kwh, color="#1565c0"),
+        _table([t["village"], *months, t["total"]], village_rows, set(range(1, len(months) + 2))),
+        f"<h2>{_e(t['fleet_daily'])}</h2>",
+        bar_chart_svg(
+            [(d[5:], v) for d, v in data.fleet_daily_kwh],
+            color="#f9a825",
+            label_every=max(1, n_days // 15),
+        ),
+        f"<h2>{_e(t['alerts'])}</h2>",
+        _table(
+            [t["station"], t["village"], t["kind"], t["since"], t["seen"]],
+            [list(a) for a in data.open_alerts],
+            set(),
+        )
+        if data.open_alerts
+        else f"<p>{_e(t['no_alerts'])}</p>",
+        f"<h2>{_e(t['payouts_village'])}</h2>",
+        _table([t["village"], *pools, t["total"]], pool_rows, set(range(1, len(pools) + 2))),
+        f"<h2>{_e(t['payouts_coop'])}</h2>",
+        _table(
+            [t["cooperative"], t["distributable"], t["paid"], t["residue"]],
+            [[c, yuan(d), yuan(p), yuan(r)] for c, d, p, r in data.cooperatives],
+            {1, 2, 3},
+        ),
+        f"<h2>{_e(t['top_households'])}</h2>",
+        _table(
+            [t["household"], t["village"], t["amount"]],
+            [[n, v, yuan(a)] for n, v, a in data.top_households],
+            {2},
+        ),
+    ]
+    style = (
+        "body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}"
+        "table{border-collapse:collapse;margin:1em 0;width:100%}"
+        "th,td{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left}"
+        "td.num{text-align:right;font-variant-numeric:tabular-nums}"
+        "h2{margin-top:2em;border-bottom:2px solid #2f7d32}.meta{color:#666}"
+    )
+    return (
+        f'<!DOCTYPE html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head>'
+        f'<meta charset="utf-8"><title>{_e(t["title"])}</title><style>{style}</style>'
+        f"</head><body>{''.join(sections)}</body></html>\n"
+    )
