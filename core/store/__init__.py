@@ -20,4 +20,14 @@ def open_store(config: Config, *, readonly: bool = False) -> Store:
         return SqliteStore(
             config.resolve(st.path), timezone=config.site.timezone, readonly=readonly
         )
-    raise StoreError(f"storage.backend {st.backend!r} is not available in this build")
+    from core.store.influx import InfluxStore, token_from_env  # remote backends only
+
+    return InfluxStore(
+        st.url or "",
+        flavour="influxdb2" if st.backend == "influxdb" else "victoriametrics",
+        org=st.org,
+        bucket=st.bucket,
+        token=token_from_env(st.token_env),
+        timezone=config.site.timezone,
+        batch_size=st.batch_size,
+    )

@@ -23,7 +23,7 @@ HOUR = 3_600_000
 StoreFactory = Callable[[], Store]
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "victoriametrics"])
 def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
     """Make fresh stores of one backend; closes them after the test."""
     made: list[Store] = []
@@ -31,6 +31,11 @@ def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[St
     def make() -> Store:
         if request.param == "sqlite":
             s: Store = SqliteStore(tmp_path / f"store{len(made)}.db", timezone="Asia/Shanghai")
+        elif request.param == "victoriametrics":
+            from core.store.influx import InfluxStore
+
+            vm = request.getfixturevalue("victoriametrics")
+            s = InfluxStore(vm.url, flavour="victoriametrics", consistent_reads=True)
         else:  # pragma: no cover - other backends register here
             raise AssertionError(request.param)
         made.append(s)
