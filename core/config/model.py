@@ -84,6 +84,9 @@ class Mqtt(Section):
     protocol: Literal["3.1.1", "5"] = "3.1.1"
     #: largest payload accepted; bigger ones go to the dead-letter table
     max_payload_bytes: int = Field(default=16384, gt=0)
+    #: extra topic filters (wildcards allowed) watched for loggers missing from the
+    #: config; their messages go to the dead-letter table as "unknown device"
+    subscribe: list[str] = Field(default_factory=list)
 
 
 class Village(Section):
