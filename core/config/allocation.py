@@ -121,9 +121,22 @@ class VillageRule(_Dated):
         return self
 
 
+class EnergySettings(Section):
+    """How period energy is read from counters (revenue/energy.py)."""
+
+    #: longest gap between the readings around a period boundary that may be interpolated;
+    #: loggers sleep at night, so this must span a winter night
+    gap_limit_h: float = Field(default=16, gt=0, le=24 * 31)
+    #: a counter step above nameplate x elapsed time x this factor is an error to decide
+    jump_factor: DecimalStr = Decimal("1.0")
+    #: power samples further apart than this are not integrated across (estimates only)
+    power_gap_limit_s: int = Field(default=900, gt=0)
+
+
 class Allocation(Section):
     """All allocation rules, per station kind, each dated."""
 
+    energy: EnergySettings = Field(default_factory=EnergySettings)
     household: list[HouseholdRule] = Field(default_factory=list)
     cooperative: list[CooperativeRule] = Field(default_factory=list)
     village: list[VillageRule] = Field(default_factory=list)

@@ -1,0 +1,98 @@
+"""`pvledger revenue`: compute (and finalize) a payout run; `pvledger revenue verify`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from core.store import open_store
+from pvledger.commands.common import config_from
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the subcommand."""
+    p = sub.add_parser(
+        "revenue",
+        help="compute a payout run for a month or quarter; `revenue verify` checks the ledger",
+        description="Energy per station -> tariff components -> allocation -> mandatory checks "
+        "-> files in --out. Nothing is written while a check fails (exit 1). A final run never "
+        "changes; a correction needs --supersede --reason. See docs/revenue.md.",
+    )
+    p.add_argument("action", nargs="?", choices=["run", "verify"], default="run")
+    p.add_argument("--period", help="YYYY-MM or YYYYQn (site time zone)")
+    p.add_argument("--out", type=Path, default=Path("out"), help="folder for the files (out/)")
+    p.add_argument("--final", action="store_true", help="finalize the run (immutable)")
+    p.add_argument("--supersede", action="store_true", help="correct a finalized period")
+    p.add_argument("--reason", default="", help="why the correction is made (with --supersede)")
+    p.add_argument("--lang", choices=["zh", "en"], default="en", help="xlsx header language")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run or verify; BadInput -> exit 2, failed checks or a broken ledger -> exit 1."""
+    from core.problems import BadInput, Problem
+    from revenue.ledger import Ledger
+    from revenue.payout import ChecksFailed, ledger_path, payout
+    from revenue.period import parse_period
+
+    config = config_from(args)
+    if args.action == "verify":
+        path = ledger_path(config)
+        if not path.exists():
+            print(f"{path}: no ledger yet (no run recorded)")
+            return 0
+        with Ledger(path) as ledger:
+            problems = ledger.verify()
+            n = len(ledger.runs())
+        if problems:
+            print(f"{path}: TAMPERED", file=sys.stderr)
+            for p in problems:
+                print(f"  {p}", file=sys.stderr)
+            return 1
+        print(f"{path}: {n} runs, hash chain intact")
+        return 0
+    if not args.period:
+        raise BadInput([Problem("--period", "missing", "give --period YYYY-MM or YYYYQn")])
+    period = parse_period(args.period)
+    store = open_store(config, readonly=True) if _store_exists(config) else None
+    try:
+        out = payout(
+            config,
+            store,
+            period,
+            out_dir=args.out,
+            final=args.final,
+            supersede=args.supersede,
+            reason=args.reason,
+            lang=args.lang,
+        )
+    except ChecksFailed as exc:
+        print(str(exc), file=sys.stderr)
+        for e in exc.result.errors[:50]:
+            print(f"  error: {e}", file=sys.stderr)
+        return 1
+    finally:
+        if store is not None:
+            store.close()
+    r = out.result
+    for w in r.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    total = sum(s.distributable_fen for s in r.stations)
+    from revenue.money import fen_to_yuan_str
+
+    print(
+        f"run {out.record.seq} {out.record.status} {period.id}: {len(r.stations)} stations, "
+        f"{len({p.household for p in r.payouts})} households, distributable "
+        f"{fen_to_yuan_str(total)} yuan; all {len(r.checks)} checks passed; "
+        f"inputs {r.inputs_hash[:12]}"
+    )
+    for p in out.written:
+        print(f"  {p}")
+    return 0
+
+
+def _store_exists(config) -> bool:
+    if config.storage.backend != "sqlite":
+        return True
+    return config.resolve(config.storage.path).exists()

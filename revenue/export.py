@@ -1,0 +1,323 @@
+"""Output files of a run: CSV (UTF-8 with BOM) and xlsx, byte-identical for equal inputs.
+
+Machine columns are integer fen (``*_fen``); each has a ``*_yuan`` twin with two decimals
+for people. CSV headers stay English (stable for machines); ``lang="zh"`` gives the xlsx
+Chinese headers. The xlsx has a 公示 sheet per village with masked names (张*华).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections import defaultdict
+
+from core.config import Config
+from revenue.money import fen_to_yuan_str
+from revenue.run import RunResult
+
+BOM = "\ufeff"
+
+ZH = {
+    "station_id": "电站编号",
+    "kind": "类型",
+    "owner_id": "产权人",
+    "village_id": "村",
+    "energy_wh": "上网电量(Wh)",
+    "energy_kwh": "上网电量(kWh)",
+    "energy_source": "电量来源",
+    "quality": "数据质量",
+    "start_wh": "期初读数(Wh)",
+    "end_wh": "期末读数(Wh)",
+    "accrued_fen": "应计收入(分)",
+    "cash_now_fen": "本期到账(分)",
+    "receivable_fen": "应收补贴(分)",
+    "deductions_fen": "扣除(分)",
+    "distributable_fen": "可分配(分)",
+    "accrued_yuan": "应计收入(元)",
+    "cash_now_yuan": "本期到账(元)",
+    "receivable_yuan": "应收补贴(元)",
+    "deductions_yuan": "扣除(元)",
+    "distributable_yuan": "可分配(元)",
+    "deductions": "扣除明细",
+    "notes": "备注",
+    "household_id": "户编号",
+    "name": "户主",
+    "amount_fen": "金额(分)",
+    "amount_yuan": "金额(元)",
+    "sources": "收入来源",
+    "flags": "标记",
+    "source": "来源",
+    "line_kind": "来源类型",
+    "cooperative_id": "合作社",
+    "members": "社员数",
+    "paid_fen": "已分配(分)",
+    "paid_yuan": "已分配(元)",
+    "residue_fen": "尾差(分)",
+    "residue_yuan": "尾差(元)",
+    "residue_to": "尾差去向",
+    "pool": "资金池",
+    "carried_in_fen": "上期结转(分)",
+    "carried_in_yuan": "上期结转(元)",
+    "posts_paid_fen": "岗位工资(分)",
+    "posts_paid_yuan": "岗位工资(元)",
+    "balance_fen": "结余(分)",
+    "balance_yuan": "结余(元)",
+    "tariff_id": "电价",
+    "component": "电价组成",
+    "payer": "支付方",
+    "cycle": "结算周期",
+    "basis": "计量",
+    "yuan_per_kwh": "单价(元/kWh)",
+    "cash_now": "本期到账",
+    "note": "说明",
+    "check": "检查",
+    "ok": "通过",
+}
+
+
+def mask_name(name: str) -> str:
+    """Mask a person's name for public lists: 张三华 -> 张*华, 张三 -> 张*, 欧阳三华 -> 欧**华."""
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def _fen_cols(row: dict, *names: str) -> dict:
+    for n in names:
+        v = row[n + "_fen"]
+        row[n + "_yuan"] = "" if v is None else fen_to_yuan_str(v)
+    return row
+
+
+def tables(config: Config, r: RunResult) -> dict[str, list[dict]]:
+    """The rows of every output table (name -> list of dicts with ordered columns)."""
+    stations = []
+    for s in r.stations:
+        row = {
+            "station_id": s.station,
+            "kind": s.kind,
+            "owner_id": s.owner,
+            "village_id": s.village,
+            "energy_wh": "" if s.energy_wh is None else s.energy_wh,
+            "energy_source": s.energy_source,
+            "quality": s.quality,
+            "start_wh": "" if s.start_wh is None else s.start_wh,
+            "end_wh": "" if s.end_wh is None else s.end_wh,
+            "accrued_fen": s.accrued_fen,
+            "cash_now_fen": s.cash_now_fen,
+            "receivable_fen": s.receivable_fen,
+            "deductions_fen": s.deductions_fen,
+            "distributable_fen": s.distributable_fen,
+        }
+        _fen_cols(row, "accrued", "cash_now", "receivable", "deductions", "distributable")
+        row["deductions"] = ";".join(f"{d.name}={d.amount_fen}" for d in s.deductions)
+        row["notes"] = s.notes
+        stations.append(row)
+    components = []
+    for s in r.stations:
+        for c in s.components:
+            row = {
+                "station_id": s.station,
+                "tariff_id": c.tariff_id,
+                "component": c.name,
+                "payer": c.payer,
+                "cycle": c.cycle,
+                "basis": c.basis,
+                "yuan_per_kwh": str(c.yuan_per_kwh),
+                "energy_wh": c.energy_wh,
+                "amount_fen": c.amount_fen,
+                "cash_now": "yes" if c.cash_now else "no",
+            }
+            _fen_cols(row, "amount")
+            row["note"] = c.note
+            components.append(row)
+    by_hh: dict[str, list] = defaultdict(list)
+    for p in r.payouts:
+        by_hh[p.household].append(p)
+    hh = config.household_by_id
+    households, hh_lines = [], []
+    for h in sorted(by_hh):
+        lines = by_hh[h]
+        flags = sorted({p.flags for p in lines if p.flags})
+        row = {
+            "household_id": h,
+            "village_id": lines[0].village,
+            "amount_fen": sum(p.amount_fen for p in lines),
+        }
+        _fen_cols(row, "amount")
+        row["sources"] = ";".join(f"{p.source}={p.amount_fen}" for p in lines)
+        row["flags"] = ";".join(flags)
+        households.append(row)
+        for p in lines:
+            line = {
+                "household_id": h,
+                "village_id": p.village,
+                "source": p.source,
+                "line_kind": p.kind,
+                "amount_fen": p.amount_fen,
+            }
+            _fen_cols(line, "amount")
+            line["flags"] = p.flags
+            hh_lines.append(line)
+    coops = []
+    for c in r.cooperatives:
+        row = {
+            "cooperative_id": c.cooperative,
+            "village_id": config.cooperative_by_id[c.cooperative].village,
+            "members": c.members,
+            "distributable_fen": c.distributable_fen,
+            "paid_fen": c.paid_fen,
+            "residue_fen": c.residue_fen,
+        }
+        _fen_cols(row, "distributable", "paid", "residue")
+        row["residue_to"] = c.residue_to
+        coops.append(row)
+    villages = []
+    for p in r.pools:
+        row = {
+            "village_id": p.village,
+            "pool": p.pool,
+            "amount_fen": p.amount_fen,
+            "carried_in_fen": p.carried_in_fen,
+            "posts_paid_fen": p.paid_fen,
+            "balance_fen": p.balance_fen,
+        }
+        _fen_cols(row, "amount", "carried_in", "posts_paid", "balance")
+        row["flags"] = p.flags
+        villages.append(row)
+    checks = [{"check": c.name, "ok": "yes" if c.ok else "no"} for c in r.checks]
+    del hh  # names appear only in the masked public sheets
+    return {
+        "stations": stations,
+        "components": components,
+        "households": households,
+        "household-lines": hh_lines,
+        "cooperatives": coops,
+        "villages": villages,
+        "checks": checks,
+    }
+
+
+def to_csv(rows: list[dict], columns: list[str] | None = None) -> bytes:
+    """Rows as CSV bytes, UTF-8 with BOM, LF line ends (stable across platforms)."""
+    buf = io.StringIO()
+    cols = columns or (list(rows[0]) if rows else [])
+    w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return (BOM + buf.getvalue()).encode("utf-8")
+
+
+_EMPTY_COLUMNS = {
+    "cooperatives": ["cooperative_id", "distributable_fen", "paid_fen", "residue_fen"],
+    "villages": ["village_id", "pool", "amount_fen"],
+    "households": ["household_id", "village_id", "amount_fen", "sources"],
+    "household-lines": ["household_id", "village_id", "source", "line_kind", "amount_fen"],
+    "components": ["station_id", "component", "amount_fen"],
+}
+
+
+def render(config: Config, r: RunResult, lang: str = "en") -> dict[str, bytes]:
+    """Every output file of a run, name -> bytes. Refuses while a check fails."""
+    if not r.ok:
+        raise RuntimeError("a mandatory check failed: nothing is exported")
+    t = tables(config, r)
+    out = {
+        f"{name}-{r.period.id}.csv": to_csv(rows, None if rows else _EMPTY_COLUMNS.get(name))
+        for name, rows in t.items()
+    }
+    out[f"payouts-{r.period.id}.xlsx"] = to_xlsx(config, r, t, lang)
+    return out
+
+
+def to_xlsx(config: Config, r: RunResult, t: dict[str, list[dict]], lang: str) -> bytes:
+    """The workbook: one sheet per table (yuan formatted), plus 公示 per village."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    head = (lambda c: ZH.get(c, c)) if lang == "zh" else (lambda c: c)
+    bold = Font(bold=True)
+    for name, rows in t.items():
+        ws = wb.create_sheet(name)
+        if not rows:
+            continue
+        cols = list(rows[0])
+        ws.append([head(c) for c in cols])
+        for cell in ws[1]:
+            cell.font = bold
+        for row in rows:
+            ws.append([_cell(c, row[c]) for c in cols])
+        for j, c in enumerate(cols, start=1):
+            if c.endswith("_yuan"):
+                for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                    cell.number_format = "#,##0.00"
+        ws.freeze_panes = "A2"
+    names = config.household_by_id
+    vname = {v.id: v.name for v in config.villages}
+    by_village: dict[str, list[dict]] = defaultdict(list)
+    for row in t["households"]:
+        by_village[row["village_id"]].append(row)
+    for v in sorted(set(by_village) | {p.village for p in r.pools}):
+        ws = wb.create_sheet(f"公示-{vname.get(v, v)}"[:31])
+        ws.append([f"{vname.get(v, v)} 光伏扶贫收益 {r.period.id} 公示"])
+        ws.append(["户主", "收入来源", "金额(元)", "标记"])
+        for row in by_village.get(v, []):
+            hh = names.get(row["household_id"])
+            ws.append(
+                [
+                    mask_name(hh.name) if hh else row["household_id"],
+                    row["sources"],
+                    _cell("amount_yuan", row["amount_yuan"]),
+                    row["flags"],
+                ]
+            )
+        ws.append([])
+        ws.append(["资金池", "本期金额(元)", "岗位工资(元)", "结余(元)"])
+        for p in r.pools:
+            if p.village == v:
+                ws.append(
+                    [
+                        p.pool,
+                        _cell("x_yuan", fen_to_yuan_str(p.amount_fen)),
+                        _cell("x_yuan", fen_to_yuan_str(p.paid_fen)),
+                        _cell("x_yuan", fen_to_yuan_str(p.balance_fen)),
+                    ]
+                )
+        for row in ws.iter_rows(min_row=3):
+            for cell in row:
+                if isinstance(cell.value, float):
+                    cell.number_format = "#,##0.00"
+    import datetime as dt
+
+    fixed = dt.datetime(2000, 1, 1)
+    wb.properties.created = fixed
+    wb.properties.modified = fixed
+    wb.properties.creator = "pvledger"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return _normalise_zip(buf.getvalue())
+
+
+def _cell(col: str, value):
+    # yuan for people: a number cell; its text came from exact fen, two decimals fit a float
+    if col.endswith("_yuan") and value not in ("", None):
+        return float(value)
+    return value
+
+
+def _normalise_zip(data: bytes) -> bytes:
+    """Rewrite the xlsx zip with fixed timestamps so equal inputs give equal bytes."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o644 << 16
+            dst.writestr(zi, src.read(info.filename))
+    return out.getvalue()

@@ -1,0 +1,116 @@
+"""Money: integer fen, Decimal rates, ONE rounding function, exact splits.
+
+Rules (docs/revenue.md "Rounding"):
+- every amount is an integer number of fen (分); rates are Decimal parsed from strings;
+- a line is computed exactly in Decimal fen and rounded once, ROUND_HALF_UP, by
+  :func:`round_fen`; nothing else in revenue rounds money;
+- a total split into parts without a "takes the rest" part uses the largest-remainder
+  method (:func:`split_largest_remainder`): floor every part, then hand the missing
+  fen one each to the largest fractional remainders, ties broken by the key (ascending),
+  so the parts always add up to the total and the result never depends on input order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+
+FEN_PER_YUAN = 100
+WH_PER_KWH = 1000
+_ONE = Decimal(1)
+
+
+def round_fen(amount_fen: Decimal) -> int:
+    """The one rounding function: an exact Decimal amount [fen] -> int [fen], ROUND_HALF_UP."""
+    return int(amount_fen.quantize(_ONE, rounding=ROUND_HALF_UP))
+
+
+def energy_amount_fen(energy_wh: int, yuan_per_kwh: Decimal) -> int:
+    """Amount of one tariff component line [fen] for energy [Wh] at a rate [yuan/kWh]."""
+    return round_fen(Decimal(energy_wh) * yuan_per_kwh * FEN_PER_YUAN / WH_PER_KWH)
+
+
+def percent_fen(base_fen: int, percent: Decimal) -> int:
+    """A percentage [%] of an amount [fen], rounded once."""
+    return round_fen(Decimal(base_fen) * percent / 100)
+
+
+def yuan_to_fen(yuan: Decimal) -> int:
+    """A configured yuan amount [yuan] as fen; refuses sub-fen precision instead of rounding."""
+    fen = yuan * FEN_PER_YUAN
+    if fen != fen.to_integral_value():
+        raise ValueError(f"{yuan} yuan is not a whole number of fen")
+    return int(fen)
+
+
+def fen_to_yuan_str(fen: int) -> str:
+    """Fen [fen] as a yuan string with exactly two decimals ("-1.05"), for people."""
+    sign = "-" if fen < 0 else ""
+    q, r = divmod(abs(fen), FEN_PER_YUAN)
+    return f"{sign}{q}.{r:02d}"
+
+
+def split_largest_remainder(total_fen: int, weights: Mapping[str, int | Decimal]) -> dict[str, int]:
+    """Split total [fen] >= 0 in proportion to weights (>= 0), summing exactly to total.
+
+    Floors every exact share, then gives one fen each to the largest remainders; ties go
+    to the smaller key. Zero weights get zero. With all weights zero the split is refused.
+    """
+    if total_fen < 0:
+        raise ValueError("cannot split a negative amount")
+    keys = sorted(weights)
+    wsum = sum((Decimal(weights[k]) for k in keys), Decimal(0))
+    if any(Decimal(weights[k]) < 0 for k in keys):
+        raise ValueError("negative weight")
+    if wsum == 0:
+        if total_fen == 0:
+            return dict.fromkeys(keys, 0)
+        raise ValueError("all weights are zero")
+    out: dict[str, int] = {}
+    rems: list[tuple[Decimal, str]] = []
+    for k in keys:
+        exact = Decimal(total_fen) * Decimal(weights[k]) / wsum
+        base = int(exact.to_integral_value(rounding=ROUND_FLOOR))
+        out[k] = base
+        rems.append((exact - base, k))
+    missing = total_fen - sum(out.values())
+    # largest remainder first, then key ascending; zero-weight keys have remainder 0 and
+    # come last, and missing < number of non-zero remainders, so they never get a fen
+    rems.sort(key=lambda rk: (-rk[0], rk[1]))
+    for _, k in rems[:missing]:
+        out[k] += 1
+    return out
+
+
+def shares_half_up(total_fen: int, shares: Mapping[str, int]) -> tuple[dict[str, int], int]:
+    """Per-share payout: each holder gets ROUND_HALF_UP(total x shares / all shares) [fen].
+
+    Returns (lines, residue_fen). The residue (total minus the lines) is what the written
+    residue rule disposes of. It is never negative: when half-up lines overshoot the total,
+    the overshoot is taken back one fen at a time from the lines rounded up the most
+    (ties: larger key first), so no holder is paid money that does not exist.
+    """
+    if total_fen < 0:
+        raise ValueError("cannot split a negative amount")
+    keys = sorted(shares)
+    n = sum(shares[k] for k in keys)
+    if n <= 0:
+        raise ValueError("no shares")
+    lines: dict[str, int] = {}
+    up: list[tuple[Decimal, str]] = []
+    for k in keys:
+        exact = Decimal(total_fen) * shares[k] / n
+        lines[k] = round_fen(exact)
+        up.append((lines[k] - exact, k))
+    over = sum(lines.values()) - total_fen
+    if over > 0:
+        up.sort(key=lambda uk: uk[1], reverse=True)
+        up.sort(key=lambda uk: -uk[0])  # stable: equal round-ups keep larger key first
+        for _, k in up[:over]:
+            lines[k] -= 1
+    return lines, total_fen - sum(lines.values())
+
+
+def check_sum(parts: Sequence[int], total: int) -> bool:
+    """True when the parts add up exactly to the total."""
+    return sum(parts) == total
