@@ -1,0 +1,154 @@
+"""`pvledger alerts`: list the alert history, acknowledge an alert, or watch (county side).
+
+pvledger alerts [--open] [--since T] [--format table|json]
+pvledger alerts ack ID [--note TEXT]
+pvledger alerts watch [--once] [--sim-clock FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import re
+import signal
+import threading
+from pathlib import Path
+
+from collector.alerts.component import close_engine, open_engine
+from collector.alerts.message import KIND_NAMES, local_time
+from collector.alerts.state import AlertDb
+from core.clock import Clock, ScaledClock
+from core.config import Config
+from core.problems import BadInput, Problem
+from core.store import open_store
+from pvledger.commands.common import config_from
+
+log = logging.getLogger("pvledger.alerts")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the subcommand and its actions."""
+    p = sub.add_parser(
+        "alerts",
+        help="list alerts; ack ID; watch (county server)",
+        description="List the alert history (newest last), acknowledge an alert, or run the "
+        "alert engine against the central store (`watch`, county side, with gateway_silent).",
+    )
+    p.add_argument("--open", action="store_true", help="only pending and firing alerts")
+    p.add_argument(
+        "--since",
+        metavar="T",
+        help="only alerts open since T: YYYY-MM-DD[THH:MM] (site-local) or 24h / 7d ago",
+    )
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(func=run_list)
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    a = actions.add_parser("ack", help="acknowledge an alert (stops its reminders)")
+    a.add_argument("id", type=int, metavar="ID")
+    a.add_argument("--note", help="what was done or who takes it")
+    a.set_defaults(func=run_ack)
+    w = actions.add_parser("watch", help="evaluate the rules on a schedule against the store")
+    w.add_argument("--once", action="store_true", help="one evaluation, then exit")
+    w.add_argument("--sim-clock", metavar="FILE", help="share the simulator's clock anchor")
+    w.set_defaults(func=run_watch)
+
+
+def parse_since(text: str, config: Config, now_ms: int) -> int:
+    """--since as UTC ms: a site-local date/time, or a relative '24h' / '7d' / '90m'."""
+    m = re.fullmatch(r"(\d+)\s*([mhd])", text.strip())
+    if m:
+        unit = {"m": 60_000, "h": 3_600_000, "d": 86_400_000}[m.group(2)]
+        return now_ms - int(m.group(1)) * unit
+    try:
+        t = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise BadInput(
+            [
+                Problem(
+                    "--since", f"cannot read {text!r}", "write 2018-07-01, 2018-07-01T08:00 or 24h"
+                )
+            ],
+            what="arguments",
+        ) from None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=config.site.tz)
+    return int(t.timestamp() * 1000)
+
+
+def _db(config: Config) -> AlertDb:
+    return AlertDb(config.resolve(config.alerts.db_path))
+
+
+def run_list(args: argparse.Namespace) -> int:
+    """Print alerts as a table or JSON."""
+    config = config_from(args)
+    since = parse_since(args.since, config, Clock().now_ms()) if args.since else None
+    db = _db(config)
+    try:
+        alerts = db.alerts(open_only=args.open, since_ms=since)
+    finally:
+        db.close()
+    if args.format == "json":
+        print(json.dumps([a.as_dict() for a in alerts], ensure_ascii=False, indent=1))
+        return 0
+    names = KIND_NAMES[config.alerts.language]
+    head = (
+        f"{'ID':>5}  {'STATE':<8} {'KIND':<16} {'SUBJECT':<18} {'SINCE':<16} {'RESOLVED':<16} ACK"
+    )
+    print(head)
+    for a in alerts:
+        print(
+            f"{a.id:>5}  {a.state:<8} {a.kind:<16} {a.subject:<18} "
+            f"{local_time(a.since_ms, config):<16} {local_time(a.resolved_ms, config):<16} "
+            f"{'yes' if a.acked_ms else '-'}"
+        )
+    if not alerts:
+        print("(no alerts)")
+    else:
+        print(
+            f"{len(alerts)} alerts; kinds: "
+            + ", ".join(f"{k}={names.get(k, k)}" for k in sorted({a.kind for a in alerts}))
+        )
+    return 0
+
+
+def run_ack(args: argparse.Namespace) -> int:
+    """Acknowledge one alert; unknown ids are bad input."""
+    config = config_from(args)
+    db = _db(config)
+    try:
+        a = db.ack(args.id, now_ms=Clock().now_ms(), note=args.note)
+    except KeyError:
+        raise BadInput(
+            [Problem("ID", f"no alert #{args.id}", "list them with `pvledger alerts`")],
+            what="arguments",
+        ) from None
+    finally:
+        db.close()
+    print(f"alert #{a.id} ({a.kind} {a.subject}) acknowledged")
+    return 0
+
+
+def run_watch(args: argparse.Namespace) -> int:
+    """Evaluate every alerts.evaluate_every_s until SIGTERM/SIGINT (or once)."""
+    config = config_from(args)
+    clock: Clock = ScaledClock.load(Path(args.sim_clock)) if args.sim_clock else Clock()
+    store = open_store(config, readonly=True)
+    engine = open_engine(config, store, county=True)
+    stop = threading.Event()
+    old = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while True:
+            events = engine.step(clock.now_ms())
+            for ev in events:
+                print(ev.payload["title"], flush=True)
+            if args.once or stop.wait(clock.sleep_s(config.alerts.evaluate_every_s)):
+                break
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+        close_engine(engine)
+        store.close()
+    return 0
