@@ -79,9 +79,10 @@ def rule_for(rules: Sequence, start: dt.date, end: dt.date, key: str | None = No
         scope = getattr(r, attr, None) if attr else None
         if scope is not None and key not in scope:
             continue
-        if r.valid_from <= start and (r.valid_until is None or r.valid_until >= end):
-            if best is None or (scope is not None and getattr(best, attr, None) is None):
-                best = r
+        covers = r.valid_from <= start and (r.valid_until is None or r.valid_until >= end)
+        more_specific = best is None or (scope is not None and getattr(best, attr, None) is None)
+        if covers and more_specific:
+            best = r
     return best
 
 
