@@ -1,0 +1,341 @@
+"""The Modbus component of the gateway service: endpoints, pollers, schedule, sink.
+
+One APScheduler job per interval class fans out to its devices, staggered inside
+the cycle (one job per device costs 2.5-3x the CPU and is late at thousands of
+devices, TECH-NOTES). A device still busy, or inside its back-off, is skipped for
+that cycle, so a dead device never delays the others. While the sun is down at a
+station its devices are polled only every ``night_interval_s`` (a heartbeat).
+Readings are buffered and written to the sink in one transaction per flush; a
+failed write keeps the buffer and is retried (nothing accepted is dropped).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from collector.modbus.poller import DevicePoller, DeviceSpec
+from collector.modbus.regmap import RegisterMap, load_maps
+from collector.modbus.transport import Endpoint, quiet_pymodbus
+from core.clock import Clock
+from core.config import Config
+from core.config.model import ModbusRtuDevice, ModbusTcpDevice
+from core.reading import Reading
+
+log = logging.getLogger("collector.modbus")
+
+#: share of the interval over which a cycle's polls are spread
+STAGGER = 0.8
+NIGHT_INTERVAL_S = 900.0
+FLUSH_INTERVAL_S = 1.0
+FLUSH_AT = 2000  # readings; flush early when this many are waiting
+
+
+def device_specs(config: Config) -> list[tuple[DeviceSpec, ModbusTcpDevice | ModbusRtuDevice]]:
+    """A DeviceSpec for every Modbus device in the config, with its config record."""
+    out = []
+    for station, dev in config.devices("modbus-tcp", "modbus-rtu"):
+        assert isinstance(dev, ModbusTcpDevice | ModbusRtuDevice)
+        village = config.village_by_id.get(station.village)
+        lat = village.latitude if village and village.latitude is not None else None
+        lon = village.longitude if village and village.longitude is not None else None
+        out.append(
+            (
+                DeviceSpec(
+                    station=station.id,
+                    device=dev.id,
+                    unit=dev.unit,
+                    endpoint=dev.endpoint,
+                    map_name=dev.map,
+                    role=dev.role,
+                    interval_s=dev.interval_s,
+                    village=station.village,
+                    gateway=config.site.gateway,
+                    latitude=config.site.latitude if lat is None else lat,
+                    longitude=config.site.longitude if lon is None else lon,
+                ),
+                dev,
+            )
+        )
+    return out
+
+
+def build_endpoints(
+    config: Config,
+    specs: Iterable[tuple[DeviceSpec, ModbusTcpDevice | ModbusRtuDevice]],
+    maps: dict[str, RegisterMap],
+) -> dict[str, Endpoint]:
+    """One Endpoint per host:port or serial port; timeout and connect wait from its devices."""
+    groups: dict[str, list[tuple[DeviceSpec, Any]]] = {}
+    for spec, dev in specs:
+        groups.setdefault(spec.endpoint, []).append((spec, dev))
+    out: dict[str, Endpoint] = {}
+    for key, members in groups.items():
+        # a device's own timeout_s wins over its map's suggestion when the config sets it
+        timeout = max(
+            d.timeout_s if "timeout_s" in d.model_fields_set else maps[s.map_name].limits.timeout_s
+            for s, d in members
+        )
+        wait = max(maps[s.map_name].limits.connect_wait_ms for s, _ in members) / 1000
+        dev = members[0][1]
+        if isinstance(dev, ModbusRtuDevice):
+            out[key] = Endpoint(
+                key,
+                serial_port=str(config.resolve(dev.port)),
+                baud=dev.baud,
+                parity=dev.parity,
+                stopbits=dev.stopbits,
+                bytesize=dev.bytesize,
+                timeout_s=timeout,
+                connect_wait_s=wait,
+            )
+        else:
+            out[key] = Endpoint(
+                key, host=dev.host, port=dev.port, timeout_s=timeout, connect_wait_s=wait
+            )
+    return out
+
+
+def _sun_up(ts_ms: int, lat: float, lon: float) -> bool:
+    try:
+        from core.solar import sun_up
+    except ImportError:
+        return True
+    return bool(sun_up(ts_ms, lat, lon))
+
+
+class ModbusComponent:
+    """Polls every Modbus device of the config and writes their readings to the sink."""
+
+    name = "modbus"
+
+    def __init__(self, config: Config, maps: dict[str, RegisterMap]):
+        self.config = config
+        self.maps = maps
+        self.specs = device_specs(config)
+        self.endpoints: dict[str, Endpoint] = {}
+        self.pollers: list[DevicePoller] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._buffer: list[Reading] = []
+        self._sink: Any = None
+        self._metrics: Any = None
+        self.clock: Clock = Clock()
+        self.night_interval_s = NIGHT_INTERVAL_S
+        self.written = 0
+        self.sink_failures = 0
+        self.skipped_busy = 0
+
+    # -- setup -----------------------------------------------------------------------
+    def open(self, clock: Clock) -> None:
+        """Create endpoints and pollers (no I/O yet)."""
+        quiet_pymodbus()
+        self.clock = clock
+        self.endpoints = build_endpoints(self.config, self.specs, self.maps)
+        self.pollers = [
+            DevicePoller(spec, self.maps[spec.map_name], self.endpoints[spec.endpoint], clock)
+            for spec, _ in self.specs
+        ]
+
+    async def start(self, ctx: Any) -> None:
+        """Register one job per interval class and a flush job on the service scheduler."""
+        self.open(ctx.clock)
+        self._sink = ctx.sink
+        self._metrics = ctx.metrics
+        self.night_interval_s = float(ctx.options.get("night_interval_s", NIGHT_INTERVAL_S))
+        self._register_metrics(ctx.metrics)
+        classes: dict[float, list[DevicePoller]] = {}
+        for p in self.pollers:
+            classes.setdefault(p.spec.interval_s, []).append(p)
+        wall = ctx.clock.factor or 1.0
+        for interval, members in sorted(classes.items()):
+            # simulated time runs `factor` times faster: poll at the simulated interval
+            period = interval / wall
+            ctx.scheduler.add_job(
+                self._cycle,
+                "interval",
+                seconds=period,
+                args=[members, period],
+                id=f"modbus-{interval:g}s",
+                name=f"modbus poll every {interval:g} s",
+                next_run_time=_now_dt(),
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=max(1, int(period)),
+            )
+        ctx.scheduler.add_job(
+            self.flush,
+            "interval",
+            seconds=FLUSH_INTERVAL_S,
+            id="modbus-flush",
+            coalesce=True,
+            max_instances=1,
+        )
+        log.info(
+            "modbus: %d devices on %d endpoints, %d interval classes",
+            len(self.pollers),
+            len(self.endpoints),
+            len(classes),
+        )
+
+    async def stop(self) -> None:
+        """Cancel pending polls, flush what is buffered, close the connections."""
+        for t in list(self._tasks):
+            t.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.flush()
+        for ep in self.endpoints.values():
+            ep.close()
+
+    # -- scheduling --------------------------------------------------------------------
+    async def _cycle(self, members: list[DevicePoller], period_s: float) -> None:
+        """One interval-class job: spread this cycle's polls over the period."""
+        now_mono = time.monotonic()
+        now_ms = self.clock.now_ms()
+        n = len(members)
+        daylight: dict[tuple[float, float], bool] = {}
+        night_wall = self.night_interval_s / (self.clock.factor or 1.0)
+        for i, p in enumerate(members):
+            if p.busy:
+                self.skipped_busy += 1
+                continue
+            if not p.due(now_mono):
+                continue
+            loc = (p.spec.latitude, p.spec.longitude)
+            up = daylight.get(loc)
+            if up is None:
+                up = daylight[loc] = _sun_up(now_ms, *loc)
+            last = p.state.last_attempt_mono
+            if not up and last is not None and now_mono - last < night_wall:
+                continue  # night: heartbeat only
+            delay = period_s * STAGGER * i / n
+            task = asyncio.create_task(self._poll_after(p, delay))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _poll_after(self, p: DevicePoller, delay_s: float) -> None:
+        if delay_s > 0:
+            await asyncio.sleep(delay_s)
+        if p.busy:
+            return
+        self._buffer.append(await p.poll())
+        if len(self._buffer) >= FLUSH_AT:
+            await self.flush()
+
+    async def poll_once(self) -> list[Reading]:
+        """Poll every device once now (endpoints concurrently), without the scheduler."""
+        by_ep: dict[str, list[DevicePoller]] = {}
+        for p in self.pollers:
+            by_ep.setdefault(p.spec.endpoint, []).append(p)
+
+        async def run(ps: list[DevicePoller]) -> list[Reading]:
+            return [await p.poll() for p in ps]
+
+        results = await asyncio.gather(*(run(ps) for ps in by_ep.values()))
+        return [r for rs in results for r in rs]
+
+    # -- sink --------------------------------------------------------------------------
+    async def flush(self) -> int:
+        """Write buffered readings in one transaction; on failure keep them for the next try."""
+        if not self._buffer or self._sink is None:
+            return 0
+        batch, self._buffer = self._buffer, []
+        try:
+            n = self._sink.write(batch)
+        except Exception as exc:
+            self._buffer = batch + self._buffer
+            self.sink_failures += 1
+            if self.sink_failures == 1:
+                log.error(
+                    "modbus: cannot write %d readings to the store (%s); keeping them",
+                    len(batch),
+                    exc,
+                )
+            self._set_sink_gauge()
+            return 0
+        if self.sink_failures:
+            log.warning("modbus: store writable again after %d failed writes", self.sink_failures)
+        self.sink_failures = 0
+        self.written += n
+        self._set_sink_gauge()
+        if self._metrics is not None:
+            self._metrics.inc("pvledger_readings_written_total", n, {"component": "modbus"})
+        return n
+
+    def _set_sink_gauge(self) -> None:
+        if self._metrics is not None:
+            self._metrics.set(
+                "pvledger_sink_consecutive_failures", self.sink_failures, {"component": "modbus"}
+            )
+
+    # -- metrics -----------------------------------------------------------------------
+    def _register_metrics(self, m: Any) -> None:
+        m.describe(
+            "pvledger_readings_written_total", "counter", "samples written to the store or outbox"
+        )
+        m.describe(
+            "pvledger_sink_consecutive_failures",
+            "gauge",
+            "consecutive failed writes to the store (0 = healthy)",
+        )
+        self._set_sink_gauge()
+
+        def per_device(attr: str) -> Any:
+            def fn() -> dict[tuple[tuple[str, str], ...], float]:
+                out = {}
+                for p in self.pollers:
+                    v = attr_value(p, attr)
+                    if v is not None:
+                        out[(("device", p.spec.device), ("station", p.spec.station))] = v
+                return out
+
+            return fn
+
+        m.gauge_callback(
+            "pvledger_modbus_last_success_timestamp_seconds",
+            "time of the last successful poll [s since epoch]",
+            per_device("last_success"),
+        )
+        m.gauge_callback(
+            "pvledger_modbus_consecutive_failures",
+            "failed polls in a row (0 = answering)",
+            per_device("failures"),
+        )
+        m.gauge_callback(
+            "pvledger_modbus_poll_latency_seconds",
+            "duration of the last poll [s]",
+            per_device("latency"),
+        )
+        m.gauge_callback("pvledger_modbus_polls", "polls since start", per_device("polls"))
+
+
+def attr_value(p: DevicePoller, attr: str) -> float | None:
+    """One health figure of a poller for the metrics endpoint."""
+    st = p.state
+    if attr == "last_success":
+        return None if st.last_success_ms is None else st.last_success_ms / 1000
+    if attr == "failures":
+        return float(st.consecutive_failures)
+    if attr == "latency":
+        return st.last_latency_s
+    return float(st.polls)
+
+
+def _now_dt() -> Any:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC)
+
+
+def from_config(config: Config) -> ModbusComponent | None:
+    """The component for the config's Modbus devices (None when there are none).
+
+    Every map the config names is loaded and validated here: a bad map refuses to start.
+    """
+    names = {d.map for _, d in config.devices("modbus-tcp", "modbus-rtu")}  # type: ignore[union-attr]
+    if not names:
+        return None
+    return ModbusComponent(config, load_maps(names))
