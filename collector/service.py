@@ -62,7 +62,7 @@ class Component(Protocol):
 
 #: "module:factory" for each component; a factory takes the Config and returns
 #: a Component or None when the config has nothing for it.
-COMPONENTS: list[str] = []
+COMPONENTS: list[str] = ["collector.modbus.component:from_config"]
 
 
 def build_components(config: Config, only: Iterable[str] | None = None) -> list[Component]:
