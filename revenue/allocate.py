@@ -174,7 +174,7 @@ def village(
                 continue
             amt = min(each, left)
             left -= amt
-            payouts.append(PayoutLine(h, village_id, f"v:{village_id}", "legacy", amt, flag))
+            payouts.append(PayoutLine(h, village_id, village_id, "legacy", amt, flag))
     pools: dict[str, int]
     rest = [p for p in rule.pools if p.remainder]
     if rest:
