@@ -235,7 +235,11 @@ class MqttIngest:
             )
             return
         self._generation += 1
-        topics = [(t, 1) for t in self.routes] + [(t, 1) for t in self.cfg.subscribe]
+        # a configured topic already covered by a watched filter is not subscribed
+        # twice (the broker would deliver two copies)
+        extra = list(self.cfg.subscribe)
+        own = [t for t in self.routes if not any(mqtt.topic_matches_sub(f, t) for f in extra)]
+        topics = [(t, 1) for t in (*own, *extra)]
         if topics:
             client.subscribe(topics)
         client.publish(status_topic(self.gateway), self._status("online"), qos=1, retain=True)

@@ -22,7 +22,8 @@ TARIFF = """tariffs:
     total_yuan_per_kwh: "0.85"
     components:
       - {name: coal_benchmark, yuan_per_kwh: "0.4143", payer: grid, cycle: monthly}
-      - {name: national_subsidy, yuan_per_kwh: remainder, payer: renewable_fund, cycle: annual, subsidy: true}
+      - {name: national_subsidy, yuan_per_kwh: remainder, payer: renewable_fund,
+         cycle: annual, subsidy: true}
 """
 
 
@@ -126,3 +127,31 @@ def wait_for(cond: Callable[[], bool], timeout_s: float, what: str, step_s: floa
             return
         time.sleep(step_s)
     raise AssertionError(f"timed out after {timeout_s} s: {what}")
+
+
+class StatusWatcher:
+    """Subscribes to a gateway's retained status topic and keeps what it sees."""
+
+    def __init__(self, port: int, gateway: str = "gw-test"):
+        self.seen: list[dict] = []
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"watch-{gateway}")
+        self.client.on_message = lambda c, u, m: self.seen.append(json.loads(m.payload))
+        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(
+            f"pvledger/gateway/{gateway}/status", qos=1
+        )
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+
+    def wait_state(self, state: str, timeout_s: float = 10.0) -> dict:
+        """The newest status once its state is `state`."""
+        wait_for(
+            lambda: bool(self.seen) and self.seen[-1]["state"] == state,
+            timeout_s,
+            f"gateway status {state} (seen {self.seen[-3:]})",
+        )
+        return self.seen[-1]
+
+    def close(self) -> None:
+        """Disconnect."""
+        self.client.disconnect()
+        self.client.loop_stop()
