@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from core.config.alerts import Alerts
-from core.config.allocation import Allocation
+from core.config.allocation import Allocation, rule_overlaps
 from core.config.households_csv import load_households_csv
 from core.config.model import (
     Cooperative,
@@ -448,6 +448,17 @@ def _references(
 
     for j, msg in timeline_problems(tariffs):
         col.add(("tariffs", j, "from"), msg, "make each tariff end (until:) where the next begins")
+    classes = {(t.applies_to.kind, t.applies_to.tariff_class) for _, t in tariffs}
+    for i, s in stations if tariffs_whole else ():
+        if s.tariff_class is not None and (s.kind, s.tariff_class) not in classes:
+            col.add(
+                ("stations", i, "tariff_class"),
+                f"no {s.kind} tariff has tariff_class {s.tariff_class!r}",
+                "add a tariff with that applies_to.tariff_class or remove tariff_class",
+            )
+    if allocation is not None:
+        for kp, msg in rule_overlaps(allocation):
+            col.add(kp, msg, "end the older rule (until:) where the newer one begins")
     kinds = {s.kind for _, s in stations}
     covered = {t.applies_to.kind for _, t in tariffs}
     # a tariff that failed on its own may be the one that covers a kind: say nothing then

@@ -140,3 +140,39 @@ class Allocation(Section):
     household: list[HouseholdRule] = Field(default_factory=list)
     cooperative: list[CooperativeRule] = Field(default_factory=list)
     village: list[VillageRule] = Field(default_factory=list)
+
+
+def rule_overlaps(allocation: Allocation) -> list[tuple[tuple, str]]:
+    """Dated rules of one kind that overlap for the same scope, as (key path, message).
+
+    Two rules overlap when their date ranges intersect and their scopes (the listed
+    cooperatives/villages, or every one when not listed) share a member. A specific rule
+    next to a catch-all rule is allowed: the specific one wins for its members.
+    """
+    out: list[tuple[tuple, str]] = []
+    for kind, scope_attr in (
+        ("household", ""),
+        ("cooperative", "cooperatives"),
+        ("village", "villages"),
+    ):
+        rules = getattr(allocation, kind)
+        for i, a in enumerate(rules):
+            for j in range(i + 1, len(rules)):
+                b = rules[j]
+                sa = getattr(a, scope_attr, None) if scope_attr else None
+                sb = getattr(b, scope_attr, None) if scope_attr else None
+                if (sa is None) != (sb is None):
+                    continue
+                if sa is not None and not set(sa) & set(sb):
+                    continue
+                a_end, b_end = a.valid_until or dt.date.max, b.valid_until or dt.date.max
+                if a.valid_from < b_end and b.valid_from < a_end:
+                    out.append(
+                        (
+                            ("allocation", kind, j, "from"),
+                            f"{kind} rule {j} overlaps rule {i} (dates {b.valid_from} .. "
+                            f"{b.valid_until or 'open end'} and {a.valid_from} .. "
+                            f"{a.valid_until or 'open end'})",
+                        )
+                    )
+    return out
