@@ -286,7 +286,7 @@ def test_shipped_configs_are_durable_and_closed() -> None:
     values = dict(bridge)
     assert values["cleansession"] == "false"
     topics = [v for k, v in bridge if k == "topic"]
-    assert topics == ["pv/# out 1", "pvledger/status/# out 1", "pvledger/alerts/# out 1"]
+    assert topics == ["pv/# out 1", "pvledger/gateway/# out 1", "pvledger/alerts/# out 1"]
 
 
 def test_authorised_client_publishes_and_acl_limits_topics(brokers: Setup, clients) -> None:
@@ -343,13 +343,16 @@ def test_bridge_carries_village_messages_to_county(brokers: Setup, clients) -> N
     # gw-dongpi may publish only pv/dongpi/# on the county: this one stops there
     gw.publish("pv/shangxi/s-hh-0002", b"other village")
     gw.publish("pv/dongpi/s-hh-0001", b'{"sn": "s-hh-0001-inv", "pac_w": 1800.0}')
-    gw.publish("pvledger/status/gw-dongpi", b'{"state": "online"}', retain=True)
+    gw.publish("pvledger/gateway/gw-dongpi/status", b'{"state": "online"}', retain=True)
     gw.publish("pvledger/alerts/s-hh-0001", b'{"kind": "no_output"}')
     assert county.next("pv/") == (
         "pv/dongpi/s-hh-0001",
         b'{"sn": "s-hh-0001-inv", "pac_w": 1800.0}',
     )
-    assert county.next("pvledger/status/") == ("pvledger/status/gw-dongpi", b'{"state": "online"}')
+    assert county.next("pvledger/gateway/") == (
+        "pvledger/gateway/gw-dongpi/status",
+        b'{"state": "online"}',
+    )
     assert county.next("pvledger/alerts/") == (
         "pvledger/alerts/s-hh-0001",
         b'{"kind": "no_output"}',
