@@ -62,7 +62,11 @@ class Component(Protocol):
 
 #: "module:factory" for each component; a factory takes the Config and returns
 #: a Component or None when the config has nothing for it.
-COMPONENTS: list[str] = ["collector.modbus.component:from_config"]
+COMPONENTS: list[str] = [
+    "collector.modbus.component:from_config",
+    "collector.mqtt.ingest:component",
+    "collector.forward.forwarder:component",
+]
 
 
 def build_components(config: Config, only: Iterable[str] | None = None) -> list[Component]:
