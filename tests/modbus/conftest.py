@@ -34,3 +34,37 @@ def make_poller(
 def case_device(name: str) -> dict:
     """device.yaml of a case folder."""
     return yaml.safe_load((CASES / name / "device.yaml").read_text())
+
+
+_CONFIG_HEAD = """\
+site: {name: test, timezone: Asia/Shanghai, latitude: 27.11, longitude: 114.98, gateway: gw-test}
+storage: {backend: sqlite, path: data/pv.db}
+villages: [{id: dongpi, name: Dongpi}]
+tariffs:
+  - id: village-2018
+    applies_to: {kind: village}
+    shape: benchmark-total
+    from: 2018-01-01
+    total_yuan_per_kwh: "0.85"
+    components:
+      - {name: coal_benchmark, yuan_per_kwh: "0.4143", payer: grid, cycle: monthly}
+      - {name: national_subsidy, yuan_per_kwh: remainder, payer: renewable_fund, cycle: annual,
+         subsidy: true}
+stations:
+  - id: v-dongpi
+    kind: village
+    capacity_kw: 100
+    owner: dongpi
+    village: dongpi
+    devices:
+"""
+
+
+def write_config(folder: Path, devices: list[dict]) -> Path:
+    """A minimal valid config.yaml with one village station holding these devices."""
+    lines = [_CONFIG_HEAD]
+    for d in devices:
+        lines.append("      - " + yaml.safe_dump(d, default_flow_style=True).strip() + "\n")
+    path = folder / "config.yaml"
+    path.write_text("".join(lines))
+    return path
