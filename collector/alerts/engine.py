@@ -88,8 +88,7 @@ class Engine:
         if not county:
             kinds.discard("gateway_silent")  # a gateway cannot see its own silence
         self.kinds = kinds
-        self._village_share: dict[str, float] = {}
-        self._fleet_share: float | None = None
+        self._snap: Snapshot | None = None
 
     # -- one evaluation ------------------------------------------------------------------
     def step(self, now_ms: int) -> list[Event]:
@@ -177,7 +176,7 @@ class Engine:
 
     def evaluate(self, now_ms: int) -> list[Finding]:
         """All findings at now_ms, suppression applied (no lifecycle change)."""
-        snap = self.snapshot(now_ms)
+        snap = self._snap = self.snapshot(now_ms)
         out: list[Finding] = []
         if "gateway_silent" in self.kinds:
             out += self._gateway_silent(snap)
@@ -354,9 +353,6 @@ class Engine:
                         "no_output", d.id, cond, r.for_s, hold=hold, station=sid, device=d.id
                     )
                 )
-            share = rules.peer_share(peers, snap.now_ms - 3_600_000, snap.now_ms)
-            if share is not None:
-                self._village_share[st.village] = share
         return out
 
     def _village_outage(self, snap: Snapshot) -> list[Finding]:
@@ -419,8 +415,6 @@ class Engine:
                         gateway=gws.pop() if len(gws) == 1 else None,
                     )
                 )
-            if outside is not None:
-                self._fleet_share = outside
         return out
 
     def _device_fault(self, snap: Snapshot) -> list[Finding]:
@@ -563,11 +557,11 @@ class Engine:
                 self.fleet.stations[s].capacity_kw
                 for s in self.fleet.village_stations.get(alert.subject, [])
             )
-            weather = self._fleet_share
+            weather = self._outside_weather(alert.subject)
         else:
             info = self.fleet.devices.get(alert.device or "")
             kw = info.capacity_kw if info else self.fleet.stations[alert.station or ""].capacity_kw
-            weather = self._village_share.get(alert.village or "", self._fleet_share)
+            weather = self._peer_weather(alert.station)
         end = alert.resolved_ms or now_ms
         if end <= alert.since_ms:
             return 0
@@ -575,6 +569,32 @@ class Engine:
         exp = np.asarray(solar.expected_power_w(kw, grid, self.lat, self.lon), dtype=float)
         factor = 1.0 if weather is None else min(max(weather, 0.0), 1.0)
         return round(float(exp.sum()) * factor * (10 / 60))
+
+    def _peer_weather(self, station: str | None) -> float | None:
+        """Output / clear-sky of a station's village peers over the last hour [-]."""
+        snap = self._snap
+        st = self.fleet.stations.get(station or "")
+        if snap is None or st is None:
+            return None
+        peers = {
+            p: snap.peer_points[p]
+            for p in self.fleet.village_stations.get(st.village, [])
+            if p != st.id and p in snap.peer_points
+        }
+        share = rules.peer_share(peers, snap.now_ms - 3_600_000, snap.now_ms)
+        return share if share is not None else self._outside_weather(st.village)
+
+    def _outside_weather(self, village: str | None) -> float | None:
+        """Output / clear-sky of the stations outside a village over the last hour [-]."""
+        snap = self._snap
+        if snap is None:
+            return None
+        others = {
+            s: pts
+            for s, pts in snap.peer_points.items()
+            if self.fleet.stations[s].village != village
+        }
+        return rules.peer_share(others, snap.now_ms - 3_600_000, snap.now_ms)
 
     def lost_income_fen(self, alert: Alert, now_ms: int) -> tuple[int | None, int | None]:
         """(expected energy [Wh], income lost [fen]) since the alert began, or Nones."""

@@ -1,0 +1,231 @@
+"""The engine against a real SQLite store filled with hand-shaped days: one stop gives one
+alert, a village outage or a silent gateway gives one incident, night and uniform cloud
+give nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from collector.alerts.engine import Engine
+from collector.alerts.state import AlertDb
+from core import solar
+from core.config import Config
+from tests.alerts.fleet import LAT, LON, fill, local_ms, write_config
+
+DAY = "2018-07-10"
+
+
+def engine(config: Config, store, *, county: bool = False) -> Engine:
+    return Engine(config, store, AlertDb(config.resolve(config.alerts.db_path)), county=county)
+
+
+def run(eng: Engine, times: list[str], day: str = DAY) -> list:
+    events = []
+    for t in times:
+        events += eng.step(local_ms(day, t))
+    return events
+
+
+def every(start: str, end: str, minutes: int = 5) -> list[str]:
+    h, m = map(int, start.split(":"))
+    eh, em = map(int, end.split(":"))
+    out = []
+    while h * 60 + m <= eh * 60 + em:
+        out.append(f"{h:02d}:{m:02d}")
+        m += minutes
+        h, m = h + m // 60, m % 60
+    return out
+
+
+def fired(events, kind=None):
+    return [
+        e for e in events if e.event == "firing" and (kind is None or e.payload["kind"] == kind)
+    ]
+
+
+def test_one_stopped_station_raises_one_no_output_then_resolves(tmp_path: Path):
+    cfg = write_config(tmp_path)
+    stop_from, stop_to = local_ms(DAY, "10:30"), local_ms(DAY, "12:30")
+
+    def share(sid, t):
+        return 0.0 if sid == "s-a1" and stop_from <= t < stop_to else 0.8
+
+    store = fill(cfg, local_ms(DAY, "05:00"), local_ms(DAY, "14:00"), share)
+    eng = engine(cfg, store)
+    try:
+        events = run(eng, every("10:00", "11:25"))
+        assert fired(events) == []  # 55 min of zero: still pending
+        assert [a.kind for a in eng.db.open_alerts()] == ["no_output"]
+        events = run(eng, every("11:30", "12:25"))
+        assert [(e.payload["kind"], e.payload["subject"]) for e in fired(events)] == [
+            ("no_output", "s-a1-log")
+        ]
+        p = fired(events)[0].payload
+        assert p["station"] == "s-a1" and p["village"] == "va" and p["owner_name"] == "Owner a1"
+        assert p["since"] == f"{DAY} 10:30"
+        # the clear-sky output of a 3 kW roof since 10:30, times the peers' 80 %
+        grid = np.arange(local_ms(DAY, "10:30"), fired(events)[0].ts_ms, 60_000)
+        clear_wh = float(np.sum(solar.expected_power_w(3.0, grid, LAT, LON))) / 60
+        assert abs(p["expected_energy_wh"] - 0.8 * clear_wh) < 0.05 * clear_wh
+        assert p["lost_income_fen"] == round(p["expected_energy_wh"] * 0.085)
+        events = run(eng, every("12:30", "13:00"))
+        assert [e.event for e in events] == ["resolved"]
+        assert eng.db.open_alerts() == []
+    finally:
+        eng.db.close()
+        store.close()
+
+
+def test_uniformly_cloudy_day_and_night_give_nothing(tmp_path: Path):
+    cfg = write_config(tmp_path)
+
+    def share(sid, t):
+        # heavy overcast: 4..12 % of clear sky, a bit different per roof
+        return 0.04 + 0.02 * (ord(sid[-1]) % 5)
+
+    store = fill(cfg, local_ms(DAY, "00:00"), local_ms(DAY, "23:59"), share)
+    eng = engine(cfg, store, county=True)
+    try:
+        events = run(eng, every("00:05", "23:55", 10))
+        assert events == []
+        assert eng.db.open_alerts() == []
+    finally:
+        eng.db.close()
+        store.close()
+
+
+def test_loggers_asleep_at_night_are_not_comm_lost(tmp_path: Path):
+    cfg = write_config(tmp_path)
+    dark = local_ms(DAY, "19:30")
+
+    def share(sid, t):
+        return None if t >= dark else 0.8  # loggers switch off with the inverter
+
+    store = fill(cfg, local_ms(DAY, "05:00"), local_ms(DAY, "23:59"), share)
+    eng = engine(cfg, store, county=True)
+    try:
+        assert run(eng, every("19:00", "23:55", 10)) == []
+    finally:
+        eng.db.close()
+        store.close()
+
+
+def test_comm_lost_after_its_time(tmp_path: Path):
+    cfg = write_config(tmp_path)
+    gone = local_ms(DAY, "10:00")
+
+    def share(sid, t):
+        return None if sid == "s-b2" and t >= gone else 0.8
+
+    store = fill(cfg, local_ms(DAY, "05:00"), local_ms(DAY, "12:00"), share)
+    eng = engine(cfg, store)
+    try:
+        assert fired(run(eng, every("10:00", "10:25"))) == []
+        events = run(eng, every("10:30", "11:00"))
+        assert [(e.payload["kind"], e.payload["subject"]) for e in fired(events)] == [
+            ("comm_lost", "s-b2-log")
+        ]
+        assert events[0].payload["lost_income_yuan"] is None  # generation may continue
+    finally:
+        eng.db.close()
+        store.close()
+
+
+def test_village_outage_is_one_incident(tmp_path: Path):
+    cfg = write_config(tmp_path)
+    out_from = local_ms(DAY, "11:00")
+
+    def share(sid, t):
+        return 0.0 if sid.startswith("s-a") and t >= out_from else 0.8
+
+    store = fill(cfg, local_ms(DAY, "05:00"), local_ms(DAY, "13:30"), share)
+    eng = engine(cfg, store)
+    try:
+        events = run(eng, every("10:30", "13:30"))
+        assert [(e.payload["kind"], e.payload["subject"]) for e in fired(events)] == [
+            ("village_outage", "va")
+        ]
+        assert {a.kind for a in eng.db.open_alerts()} == {"village_outage"}
+        assert fired(events)[0].payload["lost_income_fen"] > 0
+    finally:
+        eng.db.close()
+        store.close()
+
+
+def test_silent_gateway_is_one_incident_on_the_county_side(tmp_path: Path):
+    cfg = write_config(tmp_path, gateways=True)
+    gone = local_ms(DAY, "10:00")
+
+    def share(sid, t):
+        return None if sid.startswith("s-b") and t >= gone else 0.8
+
+    store = fill(cfg, local_ms(DAY, "05:00"), local_ms(DAY, "12:00"), share)
+    eng = engine(cfg, store, county=True)
+    try:
+        events = run(eng, every("10:00", "12:00"))
+        assert [(e.payload["kind"], e.payload["subject"]) for e in fired(events)] == [
+            ("gateway_silent", "gw-vb")
+        ]
+    finally:
+        eng.db.close()
+        store.close()
+
+
+def test_low_performance_after_three_days(tmp_path: Path):
+    cfg = write_config(tmp_path)
+    days = ["2018-07-06", "2018-07-07", "2018-07-08", "2018-07-09", "2018-07-10"]
+    degraded_from = local_ms(days[1], "00:00")
+
+    def share(sid, t):
+        return 0.35 if sid == "s-a2" and t >= degraded_from else 0.8
+
+    store = fill(cfg, local_ms(days[0], "05:00"), local_ms(days[-1], "20:00"), share, step_s=600)
+    eng = engine(cfg, store)
+    try:
+        # at the end of day 2 of the degradation: two low days only
+        assert fired(run(eng, ["19:00"], days[2])) == []
+        events = run(eng, ["11:00"], days[3])  # day 3 so far is low as well
+        f = fired(events, "low_performance")
+        assert [e.payload["subject"] for e in f] == ["s-a2"]
+        assert f[0].payload["since"] == f"{days[1]} 00:00"
+        assert f[0].payload["lost_income_fen"] > 0
+        assert fired(events, "no_output") == []
+    finally:
+        eng.db.close()
+        store.close()
+
+
+def test_device_fault_and_counter_anomaly(tmp_path: Path):
+    cfg = write_config(tmp_path)
+    fault_from = local_ms(DAY, "11:00")
+
+    def status(sid, t):
+        return 3 if sid == "s-b3" and t >= fault_from else 1
+
+    store = fill(
+        cfg, local_ms(DAY, "08:00"), local_ms(DAY, "11:30"), lambda s, t: 0.8, status=status
+    )
+    from core.reading import Reading
+
+    store.write(
+        [
+            Reading(
+                "s-a3",
+                "s-a3-log",
+                local_ms(DAY, "11:30"),
+                {"energy_total_wh": 5, "power_w": 2000.0},
+            )
+        ]
+    )
+    eng = engine(cfg, store)
+    try:
+        events = run(eng, ["11:31"])
+        got = sorted((e.payload["kind"], e.payload["subject"]) for e in fired(events))
+        assert got == [("counter_anomaly", "s-a3-log"), ("device_fault", "s-b3-log")]
+        a = next(e for e in events if e.payload["kind"] == "counter_anomaly")
+        assert a.payload["seen"]["anomaly"] == "backwards"
+    finally:
+        eng.db.close()
+        store.close()
