@@ -75,7 +75,7 @@ def test_dead_device_among_live_ones_keeps_their_interval(tmp_path: Path) -> Non
         store.close()
         return comp, samples, peer, body.decode(), hz
 
-    comp, samples, peer, metrics, hz = asyncio.run(run())
+    _comp, samples, peer, metrics, hz = asyncio.run(run())
     ts = {d: [s.ts_ms for s in samples if s.device == d] for d in ("d1", "d2", "d3")}
     for d in ("d1", "d2"):  # ~6 polls in 3.2 s at 0.5 s; gaps stay near the interval
         assert len(ts[d]) >= 5, ts
