@@ -187,7 +187,8 @@ class Engine:
         if "no_output" in self.kinds:
             out += self._no_output(snap)
         if "device_fault" in self.kinds:
-            out += self._device_fault(snap)
+            zero = {f.subject for f in out if f.kind == "no_output"}
+            out += self._device_fault(snap, zero)
         if "counter_anomaly" in self.kinds:
             out += self._counter_anomaly(snap)
         if "low_performance" in self.kinds:
@@ -339,6 +340,10 @@ class Engine:
                     min_clear_sky_share=float(r.clear_sky_min_share) / 100,
                 )
                 hold = False
+                if cond is not None:
+                    fault = rules.device_fault(f.get("status", []), f.get("fault_code", []))
+                    if fault is not None:  # say what the device itself reports
+                        cond = rules.Condition(cond.since_ms, {**cond.seen, **fault.seen})
                 if cond is None:
                     # still at zero (or asleep at night): keep an open alert, open none
                     start = self._zero_start(snap, d.id, zero_w)
@@ -417,7 +422,10 @@ class Engine:
                 )
         return out
 
-    def _device_fault(self, snap: Snapshot) -> list[Finding]:
+    def _device_fault(self, snap: Snapshot, no_output: set[str]) -> list[Finding]:
+        """A fault status/code. Opens only inside the daylight window, and not for a device
+        whose output is at zero: that is one incident, told as no_output (with the fault
+        code in what was seen), so one stop is one alert."""
         out = []
         for d in self.fleet.devices.values():
             if d.role not in ("inverter", "logger"):
@@ -427,12 +435,15 @@ class Engine:
                 continue
             f = snap.points.get(d.id, {})
             cond = rules.device_fault(f.get("status", []), f.get("fault_code", []))
-            if cond is not None:
-                out.append(
-                    self._finding(
-                        "device_fault", d.id, cond, r.for_s, station=d.station, device=d.id
-                    )
+            if cond is None:
+                continue
+            lo, hi = self._window(snap, r.window_margin_s)
+            hold = d.id in no_output or not (lo <= snap.now_ms <= hi)
+            out.append(
+                self._finding(
+                    "device_fault", d.id, cond, r.for_s, hold=hold, station=d.station, device=d.id
                 )
+            )
         return out
 
     def _counter_anomaly(self, snap: Snapshot) -> list[Finding]:

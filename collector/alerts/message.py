@@ -115,12 +115,15 @@ def seen_text(alert: Alert, lang: str, now_ms: int, config: Config) -> str:
                 if zh
                 else f"clear-sky output {s.get('clear_sky_share_pct', '?')}% of nameplate"
             )
-        return (
+        text = (
             f"功率 ≤ {s.get('max_power_w', 0):.0f} W 已 {mins} 分钟(日间),而{peers}"
             if zh
             else f"power <= {s.get('max_power_w', 0):.0f} W for {mins} min in daylight "
             f"while {peers}"
         )
+        if "status" in s or "fault_code" in s:
+            text += ("; " if not zh else ";") + _fault_text(s, zh)
+        return text
     if k == "low_performance":
         own = ", ".join(f"{v:.2f}" for v in s.get("own_kwh_per_kwp", []))
         peer = ", ".join(f"{v:.2f}" for v in s.get("peer_median_kwh_per_kwp", []))
@@ -132,12 +135,7 @@ def seen_text(alert: Alert, lang: str, now_ms: int, config: Config) -> str:
             f"the village median {peer}"
         )
     if k == "device_fault":
-        parts = []
-        if "status" in s:
-            parts.append(f"状态码 {s['status']}" if zh else f"status {s['status']}")
-        if "fault_code" in s:
-            parts.append(f"故障码 {s['fault_code']}" if zh else f"fault code {s['fault_code']}")
-        return ("设备报告" if zh else "device reports ") + ", ".join(parts)
+        return _fault_text(s, zh)
     if k == "counter_anomaly":
         what = s.get("anomaly")
         if zh:
@@ -154,6 +152,15 @@ def seen_text(alert: Alert, lang: str, now_ms: int, config: Config) -> str:
             f"while other villages produce ({s.get('outside_share_pct', '?')}%)"
         )
     return str(dict(s))
+
+
+def _fault_text(s: dict[str, Any], zh: bool) -> str:
+    parts = []
+    if "status" in s:
+        parts.append(f"状态码 {s['status']}" if zh else f"status {s['status']}")
+    if "fault_code" in s:
+        parts.append(f"故障码 {s['fault_code']}" if zh else f"fault code {s['fault_code']}")
+    return ("设备报告" if zh else "device reports ") + ", ".join(parts)
 
 
 def owner_name(config: Config, station_id: str | None) -> tuple[str | None, str | None]:

@@ -251,9 +251,11 @@ class AlertDb:
                         self._event(int(cur.lastrowid or 0), "firing", now, notifiers, describe)
                     )
                 continue
+            # a hold keeps the alert alive but says less: keep what the full rule saw
             db.execute(
-                "UPDATE alerts SET last_seen_ms = ?, clear_since_ms = NULL, seen = ? WHERE id = ?",
-                (now, seen, row.id),
+                "UPDATE alerts SET last_seen_ms = ?, clear_since_ms = NULL, "
+                "seen = CASE WHEN ? THEN seen ELSE ? END WHERE id = ?",
+                (now, f.suppressed, seen, row.id),
             )
             if row.state == "pending":
                 if not f.suppressed and now - row.since_ms >= f.for_s * 1000:

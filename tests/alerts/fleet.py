@@ -107,6 +107,7 @@ def readings(
     *,
     step_s: int = 60,
     status: Callable[[str, int], int] | None = None,
+    fault_code: Callable[[str, int], int] | None = None,
 ) -> Iterable[Reading]:
     """Readings every step_s from start to end for every station (integrated counters)."""
     ts = np.arange(start_ms, end_ms, step_s * 1000, dtype=np.int64)
@@ -129,7 +130,7 @@ def readings(
                     "power_w": p,
                     "energy_total_wh": int(energy),
                     "status": status(st.id, t) if status else (1 if p > 0 else 0),
-                    "fault_code": 0,
+                    "fault_code": fault_code(st.id, t) if fault_code else 0,
                 },
                 village=st.village,
                 gateway=gw,

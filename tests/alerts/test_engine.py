@@ -49,10 +49,18 @@ def test_one_stopped_station_raises_one_no_output_then_resolves(tmp_path: Path):
     cfg = write_config(tmp_path)
     stop_from, stop_to = local_ms(DAY, "10:30"), local_ms(DAY, "12:30")
 
-    def share(sid, t):
-        return 0.0 if sid == "s-a1" and stop_from <= t < stop_to else 0.8
+    def stopped(sid, t):
+        return sid == "s-a1" and stop_from <= t < stop_to
 
-    store = fill(cfg, local_ms(DAY, "05:00"), local_ms(DAY, "14:00"), share)
+    # as the simulator's "stop": zero output, fault status and a vendor fault code
+    store = fill(
+        cfg,
+        local_ms(DAY, "05:00"),
+        local_ms(DAY, "14:00"),
+        lambda sid, t: 0.0 if stopped(sid, t) else 0.8,
+        status=lambda sid, t: 3 if stopped(sid, t) else 1,
+        fault_code=lambda sid, t: 2062 if stopped(sid, t) else 0,
+    )
     eng = engine(cfg, store)
     try:
         events = run(eng, every("10:00", "11:25"))
@@ -65,6 +73,7 @@ def test_one_stopped_station_raises_one_no_output_then_resolves(tmp_path: Path):
         p = fired(events)[0].payload
         assert p["station"] == "s-a1" and p["village"] == "va" and p["owner_name"] == "Owner a1"
         assert p["since"] == f"{DAY} 10:30"
+        assert "fault code 2062" in p["text"]  # the device's own report, in the same alert
         # the clear-sky output of a 3 kW roof since 10:30, times the peers' 80 %
         grid = np.arange(local_ms(DAY, "10:30"), fired(events)[0].ts_ms, 60_000)
         clear_wh = float(np.sum(solar.expected_power_w(3.0, grid, LAT, LON))) / 60
