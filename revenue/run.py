@@ -160,6 +160,7 @@ def compute(
                 errors += [f"{s.id}: {x}" for x in e.errors]
         if quality == MISSING:
             warnings.append(f"{s.id}: no energy data for {period.id} (missing-data line)")
+        flags: list[str] = []
         accrued = sum(c.amount_fen for c in comps)
         cash = sum(c.amount_fen for c in comps if c.cash_now)
         if s.kind == "household":
@@ -181,7 +182,12 @@ def compute(
                 errors.append(f"{s.id}: no village allocation rule covers {period.id}")
             deds, dist = al.deduct(s.id, cash, rule.deductions if rule else (), months)
             village_dist[s.owner] += dist
-        notes = "; ".join([n for e in energy for n in e.notes] + [c.note for c in comps if c.note])
+            legacy = rule.legacy_beneficiary_share if rule else None
+            if legacy is not None and legacy.policy_flag:
+                flags.append(f"legacy_beneficiary_share:{legacy.reference}")
+        notes = "; ".join(
+            flags + [n for e in energy for n in e.notes] + [c.note for c in comps if c.note]
+        )
         st_lines.append(
             StationLine(
                 s.id,

@@ -76,8 +76,13 @@ def run(args: argparse.Namespace) -> int:
         if store is not None:
             store.close()
     r = out.result
-    for w in r.warnings:
+    for w in r.warnings[:10]:
         print(f"warning: {w}", file=sys.stderr)
+    if len(r.warnings) > 10:
+        print(
+            f"warning: ... and {len(r.warnings) - 10} more (see notes in stations-*.csv)",
+            file=sys.stderr,
+        )
     total = sum(s.distributable_fen for s in r.stations)
     from revenue.money import fen_to_yuan_str
 
