@@ -9,7 +9,7 @@ and deletes them only after the database answered 2xx.
 Budget policy (docs/forwarding.md): each reading is split into a protected
 line (energy counters, status and fault codes: never dropped) and a thinnable
 line (power, DC power, temperature). Over budget, every second thinnable row
-of the older half is deleted, repeatedly, until the file fits; if only
+of the older half is deleted, repeatedly, until the queue fits; if only
 protected rows remain the outbox grows past its budget and says so loudly.
 Warnings are logged when the fill crosses 50, 80 and 95 %.
 """
@@ -45,6 +45,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     enqueued_ms INTEGER NOT NULL,
     class INTEGER NOT NULL,
     line TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS stats (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO stats VALUES ('bytes', 0);
 CREATE TABLE IF NOT EXISTS dead_letter (
     id INTEGER PRIMARY KEY,
     moved_ms INTEGER NOT NULL,
@@ -59,7 +61,11 @@ DELETE FROM outbox WHERE id IN (
     SELECT id, row_number() OVER (ORDER BY id) AS rn
     FROM (SELECT id FROM outbox WHERE class = 1 ORDER BY id LIMIT ?))
   WHERE rn % 2 = 0)
+RETURNING length(line)
 """
+#: bytes counted per row on top of its line (row header, id, time, class)
+ROW_OVERHEAD = 24
+THIN_LOG_EVERY_S = 60.0
 
 
 def split_reading(r: Reading) -> tuple[list[str], list[str]]:
@@ -92,11 +98,12 @@ class Outbox:
         # several times faster than FULL; the gateway's fsync budget matters
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
-        self._page_size = int(self._db.execute("PRAGMA page_size").fetchone()[0])
         self._encoder = LineEncoder()
         self._level = 0  # index into WARN_LEVELS already warned about
         self._listeners: list[Callable[[], None]] = []
         self.thinned_total = 0
+        self._thin_logged = 0.0
+        self._over = False
 
     @classmethod
     def for_config(cls, config: Config, metrics: Metrics | None = None) -> Outbox:
@@ -138,6 +145,8 @@ class Outbox:
             db.execute("BEGIN IMMEDIATE")
             try:
                 db.executemany("INSERT INTO outbox (enqueued_ms, class, line) VALUES (?,?,?)", rows)
+                added = sum(len(r[2]) for r in rows) + ROW_OVERHEAD * len(rows)
+                db.execute("UPDATE stats SET value = value + ? WHERE key = 'bytes'", (added,))
                 db.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
@@ -156,11 +165,31 @@ class Outbox:
 
     # -- budget --------------------------------------------------------------
     def used_bytes(self) -> int:
-        """Bytes in use by the outbox file's live pages (free pages excluded). [bytes]"""
+        """Bytes queued: line protocol plus ROW_OVERHEAD per row. [bytes]
+
+        Counted in the same transactions as inserts and deletes (file pages
+        would not shrink when scattered rows are thinned).
+        """
         with self._lock:
-            pages = self._db.execute("PRAGMA page_count").fetchone()[0]
-            free = self._db.execute("PRAGMA freelist_count").fetchone()[0]
-        return int((pages - free) * self._page_size)
+            return int(
+                self._db.execute("SELECT value FROM stats WHERE key = 'bytes'").fetchone()[0]
+            )
+
+    def _delete(self, sql: str, args: tuple) -> int:
+        """Run a DELETE ... RETURNING length(line) and keep the byte count in step."""
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                lengths = [r[0] for r in db.execute(sql, args).fetchall()]
+                freed = sum(lengths) + ROW_OVERHEAD * len(lengths)
+                db.execute("UPDATE stats SET value = value - ? WHERE key = 'bytes'", (freed,))
+                db.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+                raise
+        return len(lengths)
 
     def fill_ratio(self) -> float:
         """used_bytes / budget_bytes (may exceed 1 when only protected rows remain)."""
@@ -168,40 +197,51 @@ class Outbox:
 
     def _apply_budget(self) -> None:
         used = self.used_bytes()
+        thinned = 0
         while used > self.budget_bytes:
             n_thin = self._db.execute("SELECT count(*) FROM outbox WHERE class = 1").fetchone()[0]
             if n_thin == 0:
                 break
-            cur = self._db.execute(_THIN, (max(2, n_thin // 2),))
-            deleted = cur.rowcount
+            deleted = self._delete(_THIN, (max(2, n_thin // 2),))
             if deleted <= 0:
                 break
-            self.thinned_total += deleted
-            if self.metrics is not None:
-                self.metrics.inc("pvledger_outbox_thinned_total", deleted)
-            log.warning(
-                "outbox over budget (%d of %d bytes): thinned %d power samples",
-                used,
-                self.budget_bytes,
-                deleted,
-            )
+            thinned += deleted
             used = self.used_bytes()
+        if thinned:
+            self.thinned_total += thinned
+            if self.metrics is not None:
+                self.metrics.inc("pvledger_outbox_thinned_total", thinned)
+            now = time.monotonic()
+            if now - self._thin_logged >= THIN_LOG_EVERY_S:
+                self._thin_logged = now
+                log.warning(
+                    "outbox over its budget of %d bytes: thinning power samples "
+                    "(%d deleted so far, oldest first; energy counters and alarms kept)",
+                    self.budget_bytes,
+                    self.thinned_total,
+                )
         self._warn_levels(used / self.budget_bytes)
 
     def _warn_levels(self, ratio: float) -> None:
-        level = sum(1 for t in WARN_LEVELS if ratio >= t)
-        if level > self._level:
-            if ratio > 1.0:
-                log.error(
-                    "outbox is %.0f %% of its budget with only protected readings "
-                    "(energy counters, alarms); they are kept: free disk or restore the uplink",
-                    ratio * 100,
-                )
-            else:
-                log.warning(
-                    "outbox is %.0f %% full (budget %d bytes)", ratio * 100, self.budget_bytes
-                )
-        self._level = level
+        # one warning per threshold crossed upwards; re-armed only 10 points below
+        # it, so thinning around the budget does not repeat the warning each write
+        while self._level < len(WARN_LEVELS) and ratio >= WARN_LEVELS[self._level]:
+            log.warning(
+                "outbox passed %.0f %% of its budget (now %.0f %% of %d bytes)",
+                WARN_LEVELS[self._level] * 100,
+                ratio * 100,
+                self.budget_bytes,
+            )
+            self._level += 1
+        while self._level > 0 and ratio < WARN_LEVELS[self._level - 1] - 0.10:
+            self._level -= 1
+        if ratio > 1.0 and not self._over:
+            log.error(
+                "outbox is %.0f %% of its budget with only protected readings (energy "
+                "counters, alarms) left; they are kept: free disk or restore the uplink",
+                ratio * 100,
+            )
+        self._over = ratio > 1.0
 
     # -- forwarding ----------------------------------------------------------
     def add_listener(self, fn: Callable[[], None]) -> None:
@@ -217,11 +257,10 @@ class Outbox:
 
     def remove(self, first_id: int, last_id: int) -> int:
         """Delete rows first_id..last_id (after the database answered 2xx)."""
-        with self._lock:
-            cur = self._db.execute(
-                "DELETE FROM outbox WHERE id BETWEEN ? AND ?", (first_id, last_id)
-            )
-            return cur.rowcount
+        return self._delete(
+            "DELETE FROM outbox WHERE id BETWEEN ? AND ? RETURNING length(line)",
+            (first_id, last_id),
+        )
 
     def dead_letter(self, first_id: int, last_id: int, status: int, message: str) -> int:
         """Move rows first_id..last_id to the dead-letter table with the server's message."""
@@ -236,7 +275,12 @@ class Outbox:
                     (now, status, message, first_id, last_id),
                 )
                 n = cur.rowcount
-                db.execute("DELETE FROM outbox WHERE id BETWEEN ? AND ?", (first_id, last_id))
+                lengths = db.execute(
+                    "DELETE FROM outbox WHERE id BETWEEN ? AND ? RETURNING length(line)",
+                    (first_id, last_id),
+                ).fetchall()
+                freed = sum(r[0] for r in lengths) + ROW_OVERHEAD * len(lengths)
+                db.execute("UPDATE stats SET value = value - ? WHERE key = 'bytes'", (freed,))
                 db.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
