@@ -50,8 +50,9 @@ class Metrics:
         with self._lock:
             return self._values.get(name, {}).get(_key(labels))
 
-    def gauge_callback(self, name: str, help_text: str,
-                       fn: Callable[[], dict[tuple[tuple[str, str], ...], float]]) -> None:
+    def gauge_callback(
+        self, name: str, help_text: str, fn: Callable[[], dict[tuple[tuple[str, str], ...], float]]
+    ) -> None:
         """A gauge computed at scrape time (e.g. outbox depth)."""
         with self._lock:
             self._meta[name] = ("gauge", help_text)
