@@ -23,6 +23,7 @@ from collector.modbus.transport import Endpoint, quiet_pymodbus
 from core.clock import Clock
 from core.config import Config
 from core.config.model import ModbusRtuDevice, ModbusTcpDevice
+from core.problems import Problem, raise_if
 from core.reading import Reading
 
 log = logging.getLogger("collector.modbus")
@@ -338,4 +339,26 @@ def from_config(config: Config) -> ModbusComponent | None:
     names = {d.map for _, d in config.devices("modbus-tcp", "modbus-rtu")}  # type: ignore[union-attr]
     if not names:
         return None
-    return ModbusComponent(config, load_maps(names))
+    maps = load_maps(names)
+    raise_if(bus_problems(config), "Modbus devices")
+    return ModbusComponent(config, maps)
+
+
+def bus_problems(config: Config) -> list[Problem]:
+    """Devices sharing one serial port must agree on its line settings (one bus, one speed)."""
+    first: dict[str, tuple[str, tuple[object, ...]]] = {}
+    out = []
+    for _, dev in config.devices("modbus-rtu"):
+        assert isinstance(dev, ModbusRtuDevice)
+        line = (dev.baud, dev.parity, dev.stopbits, dev.bytesize)
+        seen = first.setdefault(dev.port, (dev.id, line))
+        if seen[1] != line:
+            out.append(
+                Problem(
+                    f"devices.{dev.id}",
+                    f"serial port {dev.port}: line settings {line} differ from "
+                    f"{seen[0]}'s {seen[1]}",
+                    "give every device on one RS485 bus the same baud, parity, stopbits, bytesize",
+                )
+            )
+    return out

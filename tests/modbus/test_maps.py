@@ -113,3 +113,23 @@ def test_bad_scale_factor_is_a_decode_error_and_negative_counter_too() -> None:
     assert decode_point([100, 40], Slot(p, 0, 1)) == (None, Quality.DECODE_ERROR)
     c = Point("energy_total_wh", 3, 0, "int32", 2)
     assert decode_point([0xFFFF, 0xFFFF], Slot(c, 0, None)) == (None, Quality.DECODE_ERROR)
+
+
+def test_devices_on_one_serial_bus_must_agree_on_line_settings(tmp_path) -> None:
+    from collector.modbus.component import from_config
+    from core.config import load_config
+    from tests.modbus.conftest import write_config
+
+    devs = [
+        {
+            "id": f"r{u}",
+            "source": "modbus-rtu",
+            "port": "/dev/ttyUSB0",
+            "baud": b,
+            "unit": u,
+            "map": "huawei-sun2000",
+        }
+        for u, b in ((1, 9600), (2, 19200))
+    ]
+    with pytest.raises(BadInput, match="r2"):
+        from_config(load_config(write_config(tmp_path, devs)))
