@@ -16,7 +16,8 @@ FIXED_2026 = """  - id: household-2026
     from: 2026-07-16
     components:
       - {name: coal_benchmark, yuan_per_kwh: "0.4143", payer: grid}
-      - {name: household_subsidy, yuan_per_kwh: "0.42", payer: renewable_fund, basis: generation, subsidy: true}
+      - {name: household_subsidy, yuan_per_kwh: "0.42", payer: renewable_fund,
+         basis: generation, subsidy: true}
 allocation:
 """
 
@@ -25,7 +26,10 @@ def test_mid_month_change_splits_energy_and_prices(tmp_path):
     shutil.copytree(CASES / "worked-july", tmp_path / "c")
     p = tmp_path / "c" / "config.yaml"
     text = p.read_text(encoding="utf-8")
-    marker = "  - id: household-2018\n    applies_to: {kind: household}\n    shape: benchmark-total\n    from: 2018-01-01\n"
+    marker = (
+        "  - id: household-2018\n    applies_to: {kind: household}\n"
+        "    shape: benchmark-total\n    from: 2018-01-01\n"
+    )
     assert marker in text
     text = text.replace(marker, marker + "    until: 2026-07-16\n").replace(
         "allocation:\n", FIXED_2026, 1

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
