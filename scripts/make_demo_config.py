@@ -241,7 +241,8 @@ def main() -> None:
     add("  language: zh")
     add("  rules:")
     add("    - {kind: comm_lost, for_s: 1800}")
-    add(f"    - {{kind: no_output, for_s: 3600, peer_min_share: {q('20')}}}")
+    # 45 min of zero + at most one poll and one evaluation (5 min each): told within the hour
+    add(f"    - {{kind: no_output, for_s: 2700, peer_min_share: {q('20')}}}")
     add(f"    - {{kind: low_performance, peer_median_share: {q('60')}, days: 3}}")
     add("    - {kind: device_fault, for_s: 0}")
     add("    - {kind: counter_anomaly, for_s: 0}")
