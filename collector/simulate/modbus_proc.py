@@ -46,7 +46,7 @@ class ModbusSide:
         self.run_dir = run_dir
         self.clock = ScaledClock.load(run_dir / "clock.json")
         self.book = FaultBook()
-        self._faults_mtime = 0.0
+        self._faults_key: tuple[int, int] = (0, 0)
         self._cache: dict[int, tuple[float, dict]] = {}
         self.rng = random.Random(fleet.seed)
         self.tcp: dict[int, dict[int, int]] = {}  # port -> unit -> device index
@@ -65,12 +65,14 @@ class ModbusSide:
         self._refused: set[int] = set()
 
     def reload_faults(self) -> None:
-        """Pick up run/sim-faults.json when it changed."""
+        """Pick up run/sim-faults.json when it changed (a stat per request: cheap, and a
+        fault injected over HTTP holds from the very next request)."""
         p = self.run_dir / "sim-faults.json"
         with contextlib.suppress(OSError):
-            m = p.stat().st_mtime
-            if m != self._faults_mtime:
-                self._faults_mtime = m
+            st = p.stat()
+            key = (st.st_ino, st.st_mtime_ns)  # replaced by rename: the inode changes
+            if key != self._faults_key:
+                self._faults_key = key
                 self.book = FaultBook.from_json(p.read_text())
                 self._cache.clear()
 
@@ -91,6 +93,7 @@ class ModbusSide:
         self, idx: int, fc: int, start: int, address: int, count: int, regs: list, values
     ) -> ExcCodes | None:
         """Fill the device's registers from the model; answer busy while a busy fault holds."""
+        self.reload_faults()
         dev = self.fleet.devices[idx]
         t = self.clock.now_ms()
         busy = self.book.active(dev.id, "busy", t)

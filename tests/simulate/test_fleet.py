@@ -9,7 +9,8 @@ import pytest
 
 from collector.simulate.faults import FaultBook, make_fault
 from collector.simulate.fleet import Fleet
-from core.config import Config
+from core.config import Config, load_config
+from tests.simulate.conftest import write_config
 
 TZ = dt.timezone(dt.timedelta(hours=8))
 DAY = 86_400_000
@@ -19,7 +20,13 @@ def _ms(y: int, m: int, d: int, h: int = 0, mi: int = 0) -> int:
     return int(dt.datetime(y, m, d, h, mi, tzinfo=TZ).timestamp() * 1000)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
+def small_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    path, _ = write_config(tmp_path_factory.mktemp("fleet"))
+    return load_config(path)
+
+
+@pytest.fixture(scope="module")
 def fleet(small_config: Config) -> Fleet:
     return Fleet(small_config, seed=3)
 
