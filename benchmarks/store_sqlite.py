@@ -9,8 +9,8 @@
 3. Counters at the boundaries of every day of one month for M stations (the
    revenue query), read from the daily roll-up.
 
-    python benchmarks/store_sqlite.py                 # full: 1,000 stations, 30 days; 10,000 for the query
-    python benchmarks/store_sqlite.py --quick         # 200 stations, 3 days; 1,000 for the query
+    python benchmarks/store_sqlite.py          # 1,000 stations x 30 days; 10,000 for the query
+    python benchmarks/store_sqlite.py --quick  # 200 stations x 3 days; 1,000 for the query
 """
 
 from __future__ import annotations
@@ -18,15 +18,12 @@ from __future__ import annotations
 import argparse
 import resource
 import sqlite3
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from core.reading import Reading  # noqa: E402
-from core.store import SqliteStore  # noqa: E402
+from core.reading import Reading
+from core.store import SqliteStore
 
 T0 = 1782835200000  # 2026-07-01 00:00 Asia/Shanghai
 STEP_MS = 300_000
@@ -40,10 +37,21 @@ def rss_mb() -> float:
 def cycle(stations: int, k: int) -> list[Reading]:
     """One polling cycle: every station once, three fields."""
     ts = T0 + k * STEP_MS
-    return [Reading(f"s-{i:05d}", f"s-{i:05d}-inv", ts,
-                    {"power_w": 1500.0 + (i % 100), "energy_total_wh": 1_000_000 + k * 250 + i,
-                     "energy_today_wh": (k % 288) * 250}, village=f"v{i % 19}", gateway="gw")
-            for i in range(stations)]
+    return [
+        Reading(
+            f"s-{i:05d}",
+            f"s-{i:05d}-inv",
+            ts,
+            {
+                "power_w": 1500.0 + (i % 100),
+                "energy_total_wh": 1_000_000 + k * 250 + i,
+                "energy_today_wh": (k % 288) * 250,
+            },
+            village=f"v{i % 19}",
+            gateway="gw",
+        )
+        for i in range(stations)
+    ]
 
 
 def bench_insert(path: Path, stations: int, days: int) -> dict[str, float]:
@@ -52,29 +60,49 @@ def bench_insert(path: Path, stations: int, days: int) -> dict[str, float]:
     tenths: list[float] = []
     write_s = total_s = 0.0
     n = 0
-    chunk_n, chunk_t = 0, 0.0
+    chunk_n, chunk_t, chunk_cpu = 0, 0.0, 0.0
+    cpu_s = 0.0
+    cpu_tenths: list[float] = []
     t_start = time.perf_counter()
     for k in range(cycles):
         batch = cycle(stations, k)
         a = time.perf_counter()
+        c = time.process_time()
         got = store.write(batch)
         dt = time.perf_counter() - a
+        dcpu = time.process_time() - c
+        cpu_s += dcpu
+        chunk_cpu += dcpu
         write_s += dt
         n += got
         chunk_n += got
         chunk_t += dt
         if (k + 1) % max(1, cycles // 10) == 0:
             tenths.append(chunk_n / chunk_t)
-            chunk_n, chunk_t = 0, 0.0
-            print(f"  {k + 1:>6}/{cycles} cycles  {tenths[-1]:>9,.0f} readings/s in write()",
-                  flush=True)
+            cpu_tenths.append(chunk_n / chunk_cpu)
+            chunk_n, chunk_t, chunk_cpu = 0, 0.0, 0.0
+            print(
+                f"  {k + 1:>6}/{cycles} cycles  {tenths[-1]:>9,.0f} readings/s in write(), "
+                f"{cpu_tenths[-1]:>9,.0f} per CPU-second",
+                flush=True,
+            )
     total_s = time.perf_counter() - t_start
     store.close()
     size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
-    return {"readings": n, "write_s": write_s, "total_s": total_s,
-            "rate_write": n / write_s, "rate_total": n / total_s,
-            "min_tenth": min(tenths), "last_tenth": tenths[-1],
-            "bytes_per_million": size / (n / 1e6), "size_mb": size / 1e6}
+    return {
+        "readings": n,
+        "write_s": write_s,
+        "total_s": total_s,
+        "cpu_s": cpu_s,
+        "rate_write": n / write_s,
+        "rate_total": n / total_s,
+        "min_tenth": min(tenths),
+        "last_tenth": tenths[-1],
+        "cpu_first_tenth": cpu_tenths[0],
+        "cpu_last_tenth": cpu_tenths[-1],
+        "bytes_per_million": size / (n / 1e6),
+        "size_mb": size / 1e6,
+    }
 
 
 def bench_limit(path: Path, stations: int, cycles: int) -> float:
@@ -103,9 +131,17 @@ def bench_month_query(path: Path, stations: int, days: int) -> dict[str, float]:
     load_start = time.perf_counter()
     for h in range(days * 24):
         ts = T0 + h * 3_600_000
-        store.write([Reading(f"s-{i:05d}", f"s-{i:05d}-inv", ts,
-                             {"energy_total_wh": 1_000_000 + h * 2000 + i})
-                     for i in range(stations)])
+        store.write(
+            [
+                Reading(
+                    f"s-{i:05d}",
+                    f"s-{i:05d}-inv",
+                    ts,
+                    {"energy_total_wh": 1_000_000 + h * 2000 + i},
+                )
+                for i in range(stations)
+            ]
+        )
     load_s = time.perf_counter() - load_start
     store.close()
     store = SqliteStore(path)  # cold-ish: a fresh connection, as `pvledger revenue` would
@@ -129,8 +165,10 @@ def main() -> None:
     qstations = args.query_stations or (1000 if args.quick else 10_000)
     with tempfile.TemporaryDirectory(prefix="pvledger-bench-") as tmp:
         d = Path(tmp)
-        print(f"insert: {stations} stations x 3 fields x {days} days of 5-minute cycles, "
-              "arrival order, one write() per cycle")
+        print(
+            f"insert: {stations} stations x 3 fields x {days} days of 5-minute cycles, "
+            "arrival order, one write() per cycle"
+        )
         ins = bench_insert(d / "insert.db", stations, days)
         limit = bench_limit(d / "limit.db", stations, min(days * 288, 864))
         print(f"month query: {qstations} stations x {days} days, counters at day boundaries")
@@ -140,14 +178,28 @@ def main() -> None:
     print("|---|---|")
     print(f"| readings loaded | {ins['readings']:,} |")
     print(f"| insert rate inside write() | {ins['rate_write']:,.0f} readings/s |")
+    print(
+        f"| CPU per reading inside write() | {ins['cpu_s'] / ins['readings'] * 1e6:.2f} µs "
+        f"({ins['readings'] / ins['cpu_s']:,.0f} readings per CPU-second) |"
+    )
     print(f"| insert rate incl. building Reading objects | {ins['rate_total']:,.0f} readings/s |")
-    print(f"| slowest tenth of the load / last tenth | {ins['min_tenth']:,.0f} / "
-          f"{ins['last_tenth']:,.0f} readings/s |")
+    print(
+        f"| slowest tenth of the load / last tenth | {ins['min_tenth']:,.0f} / "
+        f"{ins['last_tenth']:,.0f} readings/s |"
+    )
+    print(
+        f"| readings per CPU-second, first / last tenth of the load | "
+        f"{ins['cpu_first_tenth']:,.0f} / {ins['cpu_last_tenth']:,.0f} |"
+    )
     print(f"| limit: bare executemany, no index, no roll-up | {limit:,.0f} rows/s |")
-    print(f"| database size | {ins['size_mb']:,.0f} MB, "
-          f"{ins['bytes_per_million'] / 1e6:,.1f} MB per million readings |")
-    print(f"| day-boundary counters, {qstations:,} stations x {days} days | "
-          f"{q['rows']:,} rows in {q['query_s']:.2f} s |")
+    print(
+        f"| database size | {ins['size_mb']:,.0f} MB, "
+        f"{ins['bytes_per_million'] / 1e6:,.1f} MB per million readings |"
+    )
+    print(
+        f"| day-boundary counters, {qstations:,} stations x {days} days | "
+        f"{q['rows']:,} rows in {q['query_s']:.2f} s |"
+    )
     print(f"| peak RSS of the benchmark process | {rss_mb():,.0f} MB |")
 
 
