@@ -72,6 +72,7 @@ class _Try:
     line: EnergyLine | None = None
     error: str | None = None  # anomaly: stops the search
     note: str | None = None  # unavailable: try the next source
+    absent: bool = False  # the source simply has no data (noted only when nothing works)
 
 
 def worst(qualities: Iterable[str]) -> str:
@@ -192,7 +193,7 @@ class EnergyReader:
         hi: int,
     ) -> _Try:
         if not series:
-            return _Try(note=f"{source}: no readings")
+            return _Try(note=f"{source}: no readings", absent=True)
         errors: list[str] = []
         total = start_sum = end_sum = 0
         quals = []
@@ -228,17 +229,17 @@ class EnergyReader:
 
     def _statement(self, station: Station, basis: str, lo: int, hi: int, months: list[str]) -> _Try:
         if not months:
-            return _Try(note="statement: segment is not whole months")
+            return _Try(note="statement: segment is not whole months", absent=True)
         got = [self.imported.statements.get((station.id, m)) for m in months]
         if any(g is None for g in got):
             if any(g is not None for g in got):
                 return _Try(note="statement: not every month of the period was imported")
-            return _Try(note="statement: none imported")
+            return _Try(note="statement: none imported", absent=True)
         return _Try(line=EnergyLine(station.id, basis, lo, hi, sum(got), "statement", EXACT))  # type: ignore[arg-type]
 
     def _integrated(self, station: Station, basis: str, lo: int, hi: int) -> _Try:
         if self.store is None:
-            return _Try(note="integrated_power: no store")
+            return _Try(note="integrated_power: no store", absent=True)
         if self._power is None:
             self._power = defaultdict(lambda: defaultdict(list))
             for s in self.store.series(
@@ -248,7 +249,7 @@ class EnergyReader:
                     self._power[s.station][s.device].append((s.ts_ms, float(s.value)))
         devices = self._power.get(station.id)
         if not devices:
-            return _Try(note="integrated_power: no power readings")
+            return _Try(note="integrated_power: no power readings", absent=True)
         gap = self.settings.power_gap_limit_s * 1000
         wh = sum(integrate_power(v, lo, hi, gap) for _, v in sorted(devices.items()))
         return _Try(line=EnergyLine(station.id, basis, lo, hi, wh, "integrated_power", ESTIMATED))
@@ -292,14 +293,17 @@ class EnergyReader:
             )
         )
         tries.append(lambda: self._integrated(station, basis, lo, hi))
-        notes: list[str] = []
+        notes: list[tuple[str, bool]] = []
         for attempt in tries:
             t = attempt()
             if t.line is not None:
-                return EnergyLine(**{**t.line.__dict__, "notes": tuple(notes)})
+                # say why a better source was passed over, not that it had no data
+                kept = tuple(n for n, absent in notes if not absent)
+                return EnergyLine(**{**t.line.__dict__, "notes": kept})
             if t.note:
-                notes.append(t.note)
-        return EnergyLine(station.id, basis, lo, hi, None, "none", MISSING, notes=tuple(notes))
+                notes.append((t.note, t.absent))
+        every = tuple(n for n, _ in notes)
+        return EnergyLine(station.id, basis, lo, hi, None, "none", MISSING, notes=every)
 
 
 def _all_or_none(

@@ -62,6 +62,10 @@ _FIELDS = (
 )
 
 
+class FinalExists(Exception):
+    """A period already has a final run; only a superseding run may follow it."""
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """One ledger row."""
@@ -154,6 +158,13 @@ class Ledger:
         """Append one run with its files, chained to the previous row."""
         self.db.execute("BEGIN IMMEDIATE")
         try:
+            if status == "final" and supersedes is None:
+                # checked again inside the write lock: two --final at once cannot both win
+                done = self.db.execute(
+                    "SELECT seq FROM runs WHERE period = ? AND status = 'final'", (period,)
+                ).fetchone()
+                if done:
+                    raise FinalExists(f"{period} was finalized in run {done[0]}")
             last = self.db.execute(
                 "SELECT seq, hash FROM runs ORDER BY seq DESC LIMIT 1"
             ).fetchone()

@@ -11,7 +11,7 @@ from core.config import Config
 from core.problems import BadInput, Problem
 from core.store.base import Store
 from revenue.export import render
-from revenue.ledger import Ledger, RunRecord
+from revenue.ledger import FinalExists, Ledger, RunRecord
 from revenue.meter_import import load_imported
 from revenue.period import Period
 from revenue.run import RunResult, compute
@@ -147,17 +147,22 @@ def payout(
             files[f"correction-{period.id}.csv"] = to_csv(changes, cols)
         status = "final" if final or supersede else "draft"
         stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        record = ledger.append(
-            period=period.id,
-            status=status,
-            inputs_hash=result.inputs_hash,
-            files=files,
-            state=result.state,
-            recorded_at=stamp,
-            supersedes=existing.seq if supersede and existing else None,
-            reason=reason,
-            diff=json.dumps(changes, sort_keys=True),
-        )
+        try:
+            record = ledger.append(
+                period=period.id,
+                status=status,
+                inputs_hash=result.inputs_hash,
+                files=files,
+                state=result.state,
+                recorded_at=stamp,
+                supersedes=existing.seq if supersede and existing else None,
+                reason=reason,
+                diff=json.dumps(changes, sort_keys=True),
+            )
+        except FinalExists as exc:
+            raise BadInput(
+                [Problem("--final", str(exc), "use --supersede --reason TEXT")]
+            ) from None
         written = []
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)

@@ -142,3 +142,44 @@ def test_cli_run_and_invariant(tmp_path, capsys):
     lhs = sum(int(r["amount_fen"]) for r in hh + vi) + sum(int(r["residue_fen"]) for r in co)
     assert lhs == sum(int(r["distributable_fen"]) for r in st) == 488578
     assert main(["-c", str(cfg.path), "revenue", "--period", "2026-13"]) == 2
+
+
+def test_grid_readings_outrank_the_station_meter(tmp_path):
+    cfg = setup_case("worked-july", tmp_path)
+    f = tmp_path / "readings.csv"
+    f.write_text(
+        "station_id,timestamp,export_kwh\n"
+        "v-dongpi,2026-07-01T00:00+08:00,50000\n"
+        "v-dongpi,2026-07-31 23:00,62000\n"
+        "v-dongpi,2026-08-01 01:00,62000.5\n",
+        encoding="utf-8",
+    )
+    with Ledger(ledger_path(cfg)) as led:
+        s = import_file(cfg, led, f, "2026-08-02T00:00:00Z")
+        assert (s.statements, s.readings) == (0, 3)
+        # the ledger refuses a second final for a period even when asked directly
+        _run(cfg, tmp_path / "f", final=True, ledger=led)
+        from revenue.ledger import FinalExists
+
+        with pytest.raises(FinalExists):
+            led.append(
+                period="2026-07",
+                status="final",
+                inputs_hash="x",
+                files={},
+                state={},
+                recorded_at="t",
+            )
+        run = led.runs()[-1]
+    v = next(x for x in _run_result(cfg, tmp_path) if x.station == "v-dongpi")
+    # 62,000,250 Wh interpolated at 08-01 00:00 (half-way), minus 50,000,000 exact
+    assert (v.energy_source, v.quality, v.energy_wh) == ("grid_reading", "interpolated", 12_000_250)
+    assert run.status == "final"
+
+
+def _run_result(cfg, tmp_path):
+    from revenue.meter_import import load_imported
+    from revenue.run import compute
+
+    with Ledger(ledger_path(cfg)) as led, open_store(cfg, readonly=True) as store:
+        return compute(cfg, store, JULY, imported=load_imported(led)).stations
