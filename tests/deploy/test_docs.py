@@ -4,10 +4,7 @@
 from __future__ import annotations
 
 import inspect
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +12,7 @@ from pydantic import BaseModel
 
 import core.config
 from core.config import alerts, allocation, model, tariffs
+from tests.deploy.cli import cli_help
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DOC = ROOT / "docs" / "configuration.md"
@@ -77,17 +75,6 @@ def shown_commands() -> set[tuple[str, ...]]:
     return found
 
 
-def cli_help(*words: str) -> subprocess.CompletedProcess:
-    """`python -m pvledger WORDS --help`."""
-    return subprocess.run(
-        [sys.executable, "-m", "pvledger", *words, "--help"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=60,
-    )
-
-
 #: second words that name a sub-action when they follow a subcommand in the docs
 ACTIONS = {"ack", "watch", "verify", "run"}
 #: words after "pvledger" in prose, not commands
@@ -96,14 +83,14 @@ PROSE = {"env"}  # `sudo -u pvledger env ...` is caught by the look-behind; belt
 
 def test_commands_in_the_docs_exist() -> None:
     """Every subcommand (and sub-action) the docs tell an operator to run is in the CLI."""
-    top = cli_help()
-    assert top.returncode == 0
-    subs = set(re.findall(r"^    ([a-z][a-z-]+)\s", top.stdout, flags=re.M))
+    code, text = cli_help()
+    assert code == 0
+    subs = set(re.findall(r"^    ([a-z][a-z-]+)\s", text, flags=re.M))
     missing = []
     for words in sorted(shown_commands()):
         if words[0] in PROSE:
             continue
-        bad_action = len(words) == 2 and words[1] in ACTIONS and cli_help(*words).returncode
+        bad_action = len(words) == 2 and words[1] in ACTIONS and cli_help(*words)[0]
         if words[0] not in subs or bad_action:
             missing.append(" ".join(words))
     assert not missing, f"commands in the docs that the CLI lacks: {missing}"

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.deploy.cli import cli_help
+
 ROOT = Path(__file__).resolve().parents[2]
 UNITS = ROOT / "deploy" / "systemd"
 BIN = ROOT / "deploy" / "bin"
@@ -186,14 +188,7 @@ def test_unit_commands_exist_in_the_cli() -> None:
                     args = args[2:] if args[0] in ("-c", "--config") else args[1:]
                 used.add(tuple(args))  # with its options: a bad option value fails too
     used.add(("revenue",))  # deploy/bin/pvledger-revenue-draft
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for words in sorted(used):
-        proc = subprocess.run(
-            [sys.executable, "-m", "pvledger", *words, "--help"],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=60,
-        )
-        assert proc.returncode == 0, f"pvledger {' '.join(words)}: {proc.stderr}"
-        assert "usage: pvledger" in proc.stdout
+        code, text = cli_help(*words)
+        assert code == 0, f"pvledger {' '.join(words)}: {text}"
+        assert "usage: pvledger" in text
