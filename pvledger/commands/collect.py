@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from collector.health import HealthServer
 from collector.modbus.component import ModbusComponent, from_config
@@ -87,8 +88,9 @@ def clock_from(args: argparse.Namespace, config: Config) -> Clock:
     return ScaledClock.load(path if path.exists() else Path(args.sim_clock))
 
 
-def print_plan(comp: ModbusComponent, out=sys.stdout) -> None:
+def print_plan(comp: ModbusComponent, out: TextIO | None = None) -> None:
     """The request plan of every device, and the totals against one request per value."""
+    out = out or sys.stdout
     comp.open(Clock())
     total = naive_total = 0
     for p in comp.pollers:
