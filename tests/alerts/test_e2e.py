@@ -1,0 +1,137 @@
+"""Done when (issue 7): `pvledger collect` against `pvledger simulate` (accelerated
+time), stopping one household station raises ONE no_output alert on the webhook, MQTT
+and email peers within the configured time; restarting it resolves the alert; a grid
+outage over the village is one village_outage incident, not a storm."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.alerts.e2e_config import write
+from tests.alerts.peers import SmtpServer, WebhookServer
+from tests.alerts.test_notifiers import Subscriber
+from tests.conftest import ROOT
+from tests.servers import free_port, stop_process, wait_port
+
+START = "2025-07-10T10:00:00+08:00"
+SPEED = "120"
+
+
+def control(port: int, method: str, path: str, body: dict | None = None) -> dict | None:
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=json.dumps(body).encode() if body is not None else None,
+        method=method,
+    )
+    with urllib.request.urlopen(req, timeout=5) as r:
+        text = r.read()
+    return json.loads(text) if text else None
+
+
+def wait_hook(hook: WebhookServer, event: str, timeout_s: float) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            got = hook.received.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        if got["event"] == event:
+            return got
+        pytest.fail(f"unexpected event before {event}: {got['title']}")
+    pytest.fail(f"no {event} event within {timeout_s} s")
+
+
+@pytest.mark.slow
+def test_stop_one_household_one_alert_on_every_peer(tmp_path: Path, mosquitto):
+    hook = WebhookServer().start()
+    smtp = SmtpServer(tmp_path).start()
+    cfg = write(
+        tmp_path,
+        mqtt_port=mosquitto.port,
+        webhook_url=hook.url,
+        smtp_port=smtp.port,
+        cert=smtp.cert,
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT), E2E_SMTP_PASSWORD=smtp.password)
+    ctl = free_port()
+    sub = Subscriber(mosquitto.port, "pvledger/alerts/#")
+    procs: list[subprocess.Popen] = []
+    try:
+        base = [sys.executable, "-m", "pvledger", "-q", "-c", str(cfg)]
+        procs.append(
+            subprocess.Popen(
+                [*base, "simulate", "--speed", SPEED, "--start", START, "--control-port", str(ctl)],
+                cwd=tmp_path,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+        )
+        wait_port(ctl, 20)
+        procs.append(
+            subprocess.Popen(
+                [*base, "collect", "--sim-clock", "run/clock.json"],
+                cwd=tmp_path,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+        )
+        time.sleep(3)  # six simulated minutes of everyone producing
+        fault = control(ctl, "POST", "/faults", {"kind": "stop", "station": "s-hh-2"})
+        stopped_at = control(ctl, "GET", "/clock")["now_ms"]
+
+        fired = wait_hook(hook, "firing", 40)
+        assert (fired["kind"], fired["subject"], fired["station"]) == (
+            "no_output",
+            "s-hh-2-log",
+            "s-hh-2",
+        )
+        # configured time: 600 simulated seconds of zero, then the next evaluation; at 120x
+        # each wall second of ingest/scheduling delay on a busy machine is 2 simulated min
+        assert 600_000 <= fired["ts_ms"] - stopped_at <= 2 * 600_000
+        assert fired["owner_name"] == "户主2" and fired["lost_income_yuan"] is not None
+        mail = smtp.get(timeout=20)
+        assert "no output" in mail["Subject"] and "s-hh-2" in mail["Subject"]
+        topic, ev, _ = sub.get(timeout=20)
+        assert (topic, ev["event"], ev["subject"]) == (
+            "pvledger/alerts/events",
+            "firing",
+            "s-hh-2-log",
+        )
+        assert sub.get(timeout=10)[0] == "pvledger/alerts/state/s-hh-2"
+
+        control(ctl, "DELETE", f"/faults/{fault['id']}")
+        resolved = wait_hook(hook, "resolved", 40)
+        assert resolved["id"] == fired["id"]
+        assert "RESOLVED" in smtp.get(timeout=20)["Subject"]
+        assert sub.get(timeout=10)[1]["event"] == "resolved"
+        # one incident, nothing else: no device_fault, no comm_lost, no second mail
+        assert hook.drain() == [] and smtp.box.empty()
+
+        # a grid outage over the whole village: one village_outage, not four no_output
+        control(ctl, "POST", "/faults", {"kind": "outage", "village": "va"})
+        outage = wait_hook(hook, "firing", 40)
+        assert (outage["kind"], outage["subject"]) == ("village_outage", "va")
+        time.sleep(2)  # four more simulated minutes: still no per-station alerts
+        assert hook.drain() == []
+    finally:
+        for p in reversed(procs):
+            stop_process(p)
+            if p.stderr is not None:
+                err = p.stderr.read().decode(errors="replace")
+                p.stderr.close()
+                if p.returncode not in (0, -15):
+                    print(err[-3000:])
+        sub.close()
+        smtp.stop()
+        hook.stop()
