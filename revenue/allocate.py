@@ -19,7 +19,13 @@ from core.config.allocation import (
     VillageRule,
 )
 from core.config.model import Cooperative
-from revenue.money import percent_fen, round_fen, shares_half_up, yuan_to_fen
+from revenue.money import (
+    percent_fen,
+    round_fen,
+    shares_half_up,
+    split_largest_remainder,
+    yuan_to_fen,
+)
 
 
 @dataclass(frozen=True)
@@ -160,8 +166,6 @@ def village(
     remainder. Posts are paid from the jobs pool's balance (carried in + this period);
     what is left carries forward.
     """
-    from revenue.money import split_largest_remainder
-
     payouts: list[PayoutLine] = []
     left = distributable_fen
     legacy = rule.legacy_beneficiary_share

@@ -17,6 +17,7 @@ or grid readings for the station) and is never guessed around.
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import itertools
 import math
 from collections import defaultdict
@@ -133,8 +134,6 @@ def integrate_power(samples: list[tuple[int, float]], lo: int, hi: int, max_gap_
 
 
 def _fmt(ts_ms: int) -> str:
-    import datetime as dt
-
     return dt.datetime.fromtimestamp(ts_ms / 1000, tz=dt.UTC).strftime("%Y-%m-%d %H:%MZ")
 
 
@@ -167,8 +166,6 @@ class EnergyReader:
         self.imported = imported or ImportedMeter()
         self.gap_ms = int(self.settings.gap_limit_h * _H_MS)
         self._points: dict[tuple[str, str, str], list[Point]] = defaultdict(list)
-        self._power: dict[str, dict[str, list[tuple[int, float]]]] | None = None
-        self._window = (start_ms, end_ms)
         if store is not None:
             local_day = _local_day_fn(config)
             pad = math.ceil(self.gap_ms / 86_400_000) + 1
@@ -240,14 +237,14 @@ class EnergyReader:
     def _integrated(self, station: Station, basis: str, lo: int, hi: int) -> _Try:
         if self.store is None:
             return _Try(note="integrated_power: no store", absent=True)
-        if self._power is None:
-            self._power = defaultdict(lambda: defaultdict(list))
-            for s in self.store.series(
-                fields=["power_w"], start_ms=self._window[0] - _H_MS, end_ms=self._window[1] + _H_MS
-            ):
-                if s.value is not None and s.quality == 0:
-                    self._power[s.station][s.device].append((s.ts_ms, float(s.value)))
-        devices = self._power.get(station.id)
+        # one station at a time: only stations without counters come here, and a county's
+        # month of power samples for every station would not fit in memory as objects
+        devices: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for smp in self.store.series(
+            stations=[station.id], fields=["power_w"], start_ms=lo - _H_MS, end_ms=hi + _H_MS
+        ):
+            if smp.value is not None and smp.quality == 0:
+                devices[smp.device].append((smp.ts_ms, float(smp.value)))
         if not devices:
             return _Try(note="integrated_power: no power readings", absent=True)
         gap = self.settings.power_gap_limit_s * 1000
@@ -314,8 +311,6 @@ def _all_or_none(
 
 
 def _local_day_fn(config: Config):
-    import datetime as dt
-
     tz = config.site.tz
 
     def local_day(ts_ms: int) -> int:

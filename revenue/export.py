@@ -138,7 +138,6 @@ def tables(config: Config, r: RunResult) -> dict[str, list[dict]]:
     by_hh: dict[str, list] = defaultdict(list)
     for p in r.payouts:
         by_hh[p.household].append(p)
-    hh = config.household_by_id
     households, hh_lines = [], []
     for h in sorted(by_hh):
         lines = by_hh[h]
@@ -190,7 +189,6 @@ def tables(config: Config, r: RunResult) -> dict[str, list[dict]]:
         row["flags"] = p.flags
         villages.append(row)
     checks = [{"check": c.name, "ok": "yes" if c.ok else "no"} for c in r.checks]
-    del hh  # names appear only in the masked public sheets
     return {
         "stations": stations,
         "components": components,

@@ -12,7 +12,7 @@ Rules (docs/revenue.md "Rounding"):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 FEN_PER_YUAN = 100
@@ -109,8 +109,3 @@ def shares_half_up(total_fen: int, shares: Mapping[str, int]) -> tuple[dict[str,
         for _, k in up[:over]:
             lines[k] -= 1
     return lines, total_fen - sum(lines.values())
-
-
-def check_sum(parts: Sequence[int], total: int) -> bool:
-    """True when the parts add up exactly to the total."""
-    return sum(parts) == total

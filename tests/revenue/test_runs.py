@@ -183,3 +183,13 @@ def _run_result(cfg, tmp_path):
 
     with Ledger(ledger_path(cfg)) as led, open_store(cfg, readonly=True) as store:
         return compute(cfg, store, JULY, imported=load_imported(led)).stations
+
+
+def test_progress_bar_on_large_runs(capsys):
+    from revenue.run import progress
+
+    assert list(progress(list(range(5)), "stations")) == list(range(5))
+    assert capsys.readouterr().err == ""  # small runs stay quiet
+    assert list(progress(list(range(100)), "stations", min_total=50)) == list(range(100))
+    err = capsys.readouterr().err
+    assert "stations [" in err and "100/100" in err
