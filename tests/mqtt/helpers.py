@@ -35,6 +35,7 @@ def write_config(
     storage: str = "{backend: sqlite, path: data/pv.db}",
     mqtt_extra: str = "",
     modbus: str = "",
+    simulate: bool = False,
 ) -> Path:
     """config.yaml with one village and `loggers` MQTT loggers (village stations v-0..)."""
     lines = [
@@ -44,10 +45,12 @@ def write_config(
         "villages: [{id: dongpi, name: 东陂村}]",
         "stations:",
     ]
+    sim = ", simulate: mqtt-logger-3kw, interval_s: 60" if simulate else ""
     for i in range(loggers):
         lines.append(
             f"  - {{id: v-{i}, kind: village, capacity_kw: 3, owner: dongpi, village: dongpi, "
-            f"devices: [{{id: v-{i}-log, source: mqtt, topic: pv/dongpi/v-{i}, decoder: json}}]}}"
+            f"devices: [{{id: v-{i}-log, source: mqtt, topic: pv/dongpi/v-{i}, decoder: json"
+            f"{sim}}}]}}"
         )
     if modbus:
         lines.append(modbus)
