@@ -76,6 +76,25 @@ ZH = {
     "ok": "通过",
 }
 
+SHEETS_ZH = {
+    "stations": "电站",
+    "components": "电价明细",
+    "households": "农户",
+    "household-lines": "农户收入明细",
+    "cooperatives": "合作社",
+    "villages": "村集体资金",
+    "checks": "检查",
+}
+
+#: the three uses 国开办发〔2017〕61号 allows, for the notice board
+POOLS_ZH = {"jobs": "公益岗位", "projects": "小型公益事业", "awards": "奖励补助"}
+
+
+def _sources_yuan(sources: str) -> str:
+    """ "s-hh-1=15412;coop-a=13991" -> "s-hh-1 154.12; coop-a 139.91" for people."""
+    parts = (p.split("=") for p in sources.split(";") if p)
+    return "; ".join(f"{k} {fen_to_yuan_str(int(v))}" for k, v in parts)
+
 
 def mask_name(name: str) -> str:
     """Mask a person's name for public lists: 张三华 -> 张*华, 张三 -> 张*, 欧阳三华 -> 欧**华."""
@@ -242,7 +261,7 @@ def to_xlsx(config: Config, r: RunResult, t: dict[str, list[dict]], lang: str) -
     head = (lambda c: ZH.get(c, c)) if lang == "zh" else (lambda c: c)
     bold = Font(bold=True)
     for name, rows in t.items():
-        ws = wb.create_sheet(name)
+        ws = wb.create_sheet(SHEETS_ZH.get(name, name) if lang == "zh" else name)
         if not rows:
             continue
         cols = list(rows[0])
@@ -270,7 +289,7 @@ def to_xlsx(config: Config, r: RunResult, t: dict[str, list[dict]], lang: str) -
             ws.append(
                 [
                     mask_name(hh.name) if hh else row["household_id"],
-                    row["sources"],
+                    _sources_yuan(row["sources"]),
                     _cell("amount_yuan", row["amount_yuan"]),
                     row["flags"],
                 ]
@@ -281,7 +300,7 @@ def to_xlsx(config: Config, r: RunResult, t: dict[str, list[dict]], lang: str) -
             if p.village == v:
                 ws.append(
                     [
-                        p.pool,
+                        POOLS_ZH.get(p.pool, p.pool),
                         _cell("x_yuan", fen_to_yuan_str(p.amount_fen)),
                         _cell("x_yuan", fen_to_yuan_str(p.paid_fen)),
                         _cell("x_yuan", fen_to_yuan_str(p.balance_fen)),

@@ -126,7 +126,7 @@ def test_xlsx_public_sheet_masks_names_and_zh_headers(tmp_path):
     cells = [c.value for row in ws.iter_rows() for c in row if c.value is not None]
     assert "张*华" in cells and "张三华" not in cells
     assert 154.12 in cells
-    assert wb["stations"]["A1"].value == "电站编号"
+    assert wb["电站"]["A1"].value == "电站编号"
     assert mask_name("欧阳三华") == "欧**华" and mask_name("张三") == "张*"
 
 
