@@ -71,3 +71,78 @@ def test_backfill_writes_history_with_faults(small_config: Config, tmp_path: Pat
     )
     assert len(daily) == 2 * 3  # two inverters, three days
     store.close()
+
+
+def test_cli_backfill_into_configured_store(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    from tests.simulate.conftest import write_config
+
+    path, _ = write_config(tmp_path)
+    faults = tmp_path / "faults.yaml"
+    faults.write_text(
+        "faults:\n"
+        "  - {kind: outage, village: va, start: '2025-07-01T09:00:00+08:00', duration_s: 7200}\n"
+    )
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pvledger",
+            "-c",
+            str(path),
+            "simulate",
+            "--backfill-days",
+            "1",
+            "--resolution-s",
+            "900",
+            "--start",
+            "2025-07-02T00:00:00+08:00",
+            "--faults",
+            str(faults),
+            "--seed",
+            "4",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    store = SqliteStore(tmp_path / "data" / "t.db", readonly=True)
+    down = store.series(
+        devices=["s-hh-1-inv"],
+        fields=["power_w"],
+        start_ms=_ms(2025, 7, 1, 9),
+        end_ms=_ms(2025, 7, 1, 11),
+    )
+    up = store.series(
+        devices=["s-hh-3-inv"],
+        fields=["power_w"],
+        start_ms=_ms(2025, 7, 1, 9),
+        end_ms=_ms(2025, 7, 1, 11),
+    )
+    store.close()
+    assert len(down) == 8 and {s.value for s in down} == {0.0}
+    assert len(up) == 8 and all(s.value > 0 for s in up)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pvledger",
+            "-c",
+            str(path),
+            "simulate",
+            "--backfill-days",
+            "1",
+            "--start",
+            "yesterday",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2 and "--start" in bad.stderr + bad.stdout

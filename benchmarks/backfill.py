@@ -1,0 +1,61 @@
+"""Simulator history backfill: time to write N days of the default fleet into SQLite.
+
+    python3 benchmarks/backfill.py [--days 30] [--resolution-s 900] [--config config.yaml]
+
+Prints the model build time (history prefix since commissioning), the backfill
+time, readings and samples per second, and the store size. Each run writes a
+fresh SQLite file in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from collector.simulate.backfill import backfill  # noqa: E402
+from collector.simulate.fleet import Fleet  # noqa: E402
+from core.config import load_config  # noqa: E402
+from core.store import SqliteStore  # noqa: E402
+
+
+def main() -> None:
+    """Run one backfill and print its figures."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--config", default="config.yaml")
+    ap.add_argument("--days", type=float, default=30)
+    ap.add_argument("--resolution-s", type=int, default=900)
+    ap.add_argument("--end", default="2026-11-01T00:00:00+08:00")
+    a = ap.parse_args()
+    import datetime as dt
+
+    cfg = load_config(a.config)
+    end = int(dt.datetime.fromisoformat(a.end).timestamp() * 1000)
+    start = end - int(a.days * 86_400_000)
+    t0 = time.perf_counter()
+    fleet = Fleet(cfg)
+    fleet.model.ecum([0], [end])
+    t_model = time.perf_counter() - t0
+    with tempfile.TemporaryDirectory() as d:
+        store = SqliteStore(Path(d) / "bench.db", timezone=cfg.site.timezone)
+        t1 = time.perf_counter()
+        n = backfill(cfg, store, start, end, a.resolution_s, fleet=fleet)
+        t_fill = time.perf_counter() - t1
+        stats = store.stats()
+        store.close()
+    samples = n * 5  # 5 fields per inverter reading, 3 per meter reading (approx.)
+    print(
+        f"devices {len(fleet.devices)}, {a.days:g} days at {a.resolution_s} s: "
+        f"{n:,} readings (~{samples:,} samples)\n"
+        f"model build {t_model:.1f} s; backfill {t_fill:.1f} s "
+        f"({n / t_fill:,.0f} readings/s); total {t_model + t_fill:.1f} s; "
+        f"store {stats['bytes'] / 1e6:.0f} MB"
+    )
+
+
+if __name__ == "__main__":
+    main()
