@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import random
 
 from hypothesis import given, settings
@@ -112,3 +113,41 @@ def test_run_does_not_depend_on_registry_order(tmp_path):
         b = render(other, compute(other, store, period))
     assert a == b
     assert load_config(cfg.path).stations == cfg.stations
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    energy=st.lists(st.integers(0, 40_000_000), min_size=4, max_size=4),
+    months=st.sampled_from(["2026-08", "2026Q3"]),
+)
+def test_any_energy_passes_every_check(energy, months):
+    """Whatever the energies, every mandatory check passes and the invariant holds."""
+    cfg = _several_schemes()
+    period = parse_period(months)
+    stations = ["c-a", "s-hh-1", "s-hh-2", "v-dongpi"]
+    from revenue.energy import ImportedMeter
+    from revenue.run import _months
+
+    imported = ImportedMeter(
+        statements={
+            (s, m): e // len(_months(period, period.start, period.end))
+            for s, e in zip(stations, energy, strict=True)
+            for m in _months(period, period.start, period.end)
+        }
+    )
+    r = compute(cfg, None, period, imported=imported)
+    assert r.ok, [c for c in r.checks if not c.ok]
+    paid = (
+        sum(p.amount_fen for p in r.payouts)
+        + sum(c.residue_fen for c in r.cooperatives)
+        + sum(p.amount_fen for p in r.pools)
+    )
+    assert paid == sum(s.distributable_fen for s in r.stations)
+    assert compute(cfg, None, period, imported=imported).inputs_hash == r.inputs_hash
+
+
+@functools.cache
+def _several_schemes():
+    from tests.revenue.helpers import CASES
+
+    return load_config(CASES / "several-schemes" / "config.yaml")
