@@ -14,6 +14,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from tests.servers import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "deploy" / "examples"
 BIN = ROOT / "deploy" / "bin"
@@ -51,6 +53,23 @@ def counters(period: str) -> tuple[list[str], int, int]:
     return lines, 15_000 * hours, 500 * hours
 
 
+def county_config(tmp_path: Path, db_url: str) -> Path:
+    """The shipped county example, moved only: the database URL, /var/lib/pvledger and
+    the notifiers' servers (to closed loopback ports: no test talks beyond 127.0.0.1)."""
+    text = (EXAMPLES / "county-server.yaml").read_text(encoding="utf-8")
+    text = text.replace("http://127.0.0.1:8428", db_url)
+    text = text.replace("/var/lib/pvledger/", f"{tmp_path}/state/")
+    text = text.replace("port: 1883", f"port: {free_port()}")
+    text = text.replace("host: smtp.example.org", "host: 127.0.0.1")
+    text = text.replace("port: 587", f"port: {free_port()}")
+    (tmp_path / "registry").mkdir()
+    csv_text = (EXAMPLES / "registry" / "households.csv").read_text(encoding="utf-8")
+    (tmp_path / "registry" / "households.csv").write_text(csv_text, encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text(text, encoding="utf-8")
+    return config
+
+
 def fen(energy_wh: int, rate: str) -> int:
     """One component line: energy [Wh] x rate [yuan/kWh] in fen, half up."""
     return int((energy_wh * Decimal(rate) / 10).quantize(Decimal(1), rounding=ROUND_HALF_UP))
@@ -69,15 +88,7 @@ def test_monthly_draft_of_the_county_example(victoriametrics, tmp_path: Path) ->
         assert r.status == 204
     victoriametrics.flush()
 
-    # the shipped example, moved only: database URL and /var/lib/pvledger to the test's
-    text = (EXAMPLES / "county-server.yaml").read_text(encoding="utf-8")
-    text = text.replace("http://127.0.0.1:8428", victoriametrics.url)
-    text = text.replace("/var/lib/pvledger/", f"{tmp_path}/state/")
-    (tmp_path / "registry").mkdir()
-    csv_text = (EXAMPLES / "registry" / "households.csv").read_text(encoding="utf-8")
-    (tmp_path / "registry" / "households.csv").write_text(csv_text, encoding="utf-8")
-    config = tmp_path / "config.yaml"
-    config.write_text(text, encoding="utf-8")
+    config = county_config(tmp_path, victoriametrics.url)
     pvledger = tmp_path / "pvledger"
     pvledger.write_text(f'#!/bin/sh\nexec {sys.executable} -m pvledger "$@"\n')
     pvledger.chmod(0o755)
@@ -115,3 +126,21 @@ def test_monthly_draft_of_the_county_example(victoriametrics, tmp_path: Path) ->
     assert int(rows("households")["hh-0001"]["amount_fen"]) == fen(inv_wh, "0.4143")
     assert stations["s-hh-0002"]["quality"] == "missing"  # no data: a line, not silence
     assert (out / f"payouts-{period}.xlsx").stat().st_size > 0
+
+
+def test_alert_watcher_runs_on_the_county_example(victoriametrics, tmp_path: Path) -> None:
+    """The alerts unit's command, one evaluation: it reads the county database, keeps its
+    state in /var/lib/pvledger (here tmp) and survives notifiers that cannot be reached."""
+    config = county_config(tmp_path, victoriametrics.url)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PVLEDGER_MQTT_PASSWORD": "x"}
+    env["PVLEDGER_SMTP_PASSWORD"] = "x"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pvledger", "-c", str(config), "alerts", "watch", "--once"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (tmp_path / "state" / "alerts.db").exists()
