@@ -128,6 +128,7 @@ class ModbusComponent:
         self.written = 0
         self.sink_failures = 0
         self.skipped_busy = 0
+        self._by_device: dict[str, DevicePoller] = {}
 
     # -- setup -----------------------------------------------------------------------
     def open(self, clock: Clock) -> None:
@@ -139,6 +140,7 @@ class ModbusComponent:
             DevicePoller(spec, self.maps[spec.map_name], self.endpoints[spec.endpoint], clock)
             for spec, _ in self.specs
         ]
+        self._by_device = {p.spec.device: p for p in self.pollers}
 
     async def start(self, ctx: Any) -> None:
         """Register one job per interval class and a flush job on the service scheduler."""
@@ -261,6 +263,11 @@ class ModbusComponent:
             log.warning("modbus: store writable again after %d failed writes", self.sink_failures)
         self.sink_failures = 0
         self.written += n
+        by_device = self._by_device
+        for r in batch:
+            p = by_device.get(r.device)
+            if p is not None:
+                p.state.written += 1
         self._set_sink_gauge()
         if self._metrics is not None:
             self._metrics.inc("pvledger_readings_written_total", n, {"component": "modbus"})
@@ -311,6 +318,11 @@ class ModbusComponent:
             per_device("latency"),
         )
         m.gauge_callback("pvledger_modbus_polls", "polls since start", per_device("polls"))
+        m.gauge_callback(
+            "pvledger_modbus_readings_written",
+            "readings of the device written to the store since start",
+            per_device("written"),
+        )
 
 
 def attr_value(p: DevicePoller, attr: str) -> float | None:
@@ -322,6 +334,8 @@ def attr_value(p: DevicePoller, attr: str) -> float | None:
         return float(st.consecutive_failures)
     if attr == "latency":
         return st.last_latency_s
+    if attr == "written":
+        return float(st.written)
     return float(st.polls)
 
 

@@ -75,6 +75,7 @@ class DeviceState:
     outage_since_ms: int | None = None
     polls: int = 0
     failures: int = 0
+    written: int = 0  # readings of this device accepted by the store
     last_error: str = ""
     counters: dict[str, int] = field(default_factory=dict)
 

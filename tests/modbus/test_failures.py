@@ -167,3 +167,12 @@ def test_unknown_status_code_is_a_decode_error() -> None:
     assert r.values["status"] is None
     assert r.quality == {"status": Quality.DECODE_ERROR}
     assert p.state.consecutive_failures == 0  # the device answered: not an outage
+
+
+def test_adapter_refuses_to_send_anything_but_a_read() -> None:
+    from collector.modbus.transport import Endpoint
+
+    ep = Endpoint("x", host="127.0.0.1", port=1)
+    for fc in (5, 6, 15, 16, 23):
+        with pytest.raises(ValueError, match="not a read"):
+            asyncio.run(ep.read(fc, 0, 1, 1))

@@ -90,6 +90,12 @@ def test_dead_device_among_live_ones_keeps_their_interval(tmp_path: Path) -> Non
     assert set(peer.seen_functions) == {3}  # read-only: only FC3 reached the device
     assert 'pvledger_modbus_consecutive_failures{device="d3",station="v-dongpi"}' in metrics
     assert "pvledger_modbus_last_success_timestamp_seconds" in metrics
+    written = [
+        ln
+        for ln in metrics.splitlines()
+        if ln.startswith('pvledger_modbus_readings_written{device="d1"')
+    ]
+    assert written and float(written[0].split()[-1]) >= 4
     assert hz == 200
 
 
