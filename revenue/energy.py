@@ -145,6 +145,8 @@ class ImportedMeter:
     statements: dict[tuple[str, str], int] = field(default_factory=dict)
     #: station -> sorted [(ts_ms, export counter Wh)]
     readings: dict[str, list[Point]] = field(default_factory=dict)
+    #: (station, "YYYY-MM") -> what the grid statement says it pays [fen], when given
+    amounts: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 class EnergyReader:
@@ -250,6 +252,26 @@ class EnergyReader:
         gap = self.settings.power_gap_limit_s * 1000
         wh = sum(integrate_power(v, lo, hi, gap) for _, v in sorted(devices.items()))
         return _Try(line=EnergyLine(station.id, basis, lo, hi, wh, "integrated_power", ESTIMATED))
+
+    def reconcile(self, station: Station, lo: int, hi: int) -> dict[str, int | None]:
+        """Export meter and inverter energy [Wh] over [lo, hi) side by side (None = unknown)."""
+        meters = [d.id for d in station.devices if d.role == "meter"]
+        invs = [d.id for d in station.devices if d.role != "meter"]
+        out: dict[str, int | None] = {}
+        for key, devs, fld in (
+            ("meter_wh", meters, "export_wh"),
+            ("inverter_wh", invs, "energy_total_wh"),
+        ):
+            series = [
+                (d, self._points[(station.id, d, fld)])
+                for d in devs
+                if self._points.get((station.id, d, fld))
+            ]
+            if key == "inverter_wh":
+                series = _all_or_none(series, devs)
+            t = self._counter(station, series, key, "export", lo, hi)
+            out[key] = t.line.energy_wh if t.line is not None else None
+        return out
 
     def line(
         self, station: Station, lo: int, hi: int, *, basis: str = "export", months: list[str] = ()

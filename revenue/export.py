@@ -72,6 +72,14 @@ ZH = {
     "yuan_per_kwh": "单价(元/kWh)",
     "cash_now": "本期到账",
     "note": "说明",
+    "meter_wh": "关口表电量(Wh)",
+    "inverter_wh": "逆变器电量(Wh)",
+    "inverter_vs_meter_pct": "逆变器对关口表(%)",
+    "statement_wh": "结算单电量(Wh)",
+    "statement_amount_fen": "结算单金额(分)",
+    "statement_amount_yuan": "结算单金额(元)",
+    "cash_vs_statement_fen": "本期到账差额(分)",
+    "cash_vs_statement_yuan": "本期到账差额(元)",
     "check": "检查",
     "ok": "通过",
 }
@@ -83,6 +91,7 @@ SHEETS_ZH = {
     "household-lines": "农户收入明细",
     "cooperatives": "合作社",
     "villages": "村集体资金",
+    "reconciliation": "对账",
     "checks": "检查",
 }
 
@@ -208,6 +217,13 @@ def tables(config: Config, r: RunResult) -> dict[str, list[dict]]:
         row["flags"] = p.flags
         villages.append(row)
     checks = [{"check": c.name, "ok": "yes" if c.ok else "no"} for c in r.checks]
+    recon = []
+    for row in r.reconciliation:
+        row = dict(row)
+        for k in ("statement_amount", "cash_now", "cash_vs_statement"):
+            v = row[k + "_fen"]
+            row[k + "_yuan"] = "" if v == "" else fen_to_yuan_str(v)
+        recon.append(row)
     return {
         "stations": stations,
         "components": components,
@@ -215,6 +231,7 @@ def tables(config: Config, r: RunResult) -> dict[str, list[dict]]:
         "household-lines": hh_lines,
         "cooperatives": coops,
         "villages": villages,
+        "reconciliation": recon,
         "checks": checks,
     }
 

@@ -249,10 +249,12 @@ def import_file(config: Config, ledger: Ledger, path: str | Path, now: str) -> I
 def load_imported(ledger: Ledger) -> ImportedMeter:
     """Everything imported so far, for the energy reader."""
     out = ImportedMeter()
-    for st, month, wh in ledger.db.execute(
-        "SELECT station, month, export_wh FROM meter_statements"
+    for st, month, wh, fen in ledger.db.execute(
+        "SELECT station, month, export_wh, amount_fen FROM meter_statements"
     ):
         out.statements[(st, month)] = wh
+        if fen is not None:
+            out.amounts[(st, month)] = fen
     for st, ts, wh in ledger.db.execute(
         "SELECT station, ts_ms, export_wh FROM meter_readings ORDER BY station, ts_ms"
     ):

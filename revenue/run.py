@@ -14,6 +14,7 @@ import sys
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 
 from core.config import Config
 from core.config.model import Station
@@ -70,6 +71,7 @@ class RunResult:
     errors: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     state: dict = field(default_factory=dict)
+    reconciliation: tuple[dict, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -209,6 +211,7 @@ def compute(
                 notes,
             )
         )
+    recon = reconcile(config, reader, period, st_lines, imported or ImportedMeter())
     coops: list[al.CoopLine] = []
     for c in sorted(config.cooperatives, key=lambda c: c.id):
         rule = al.rule_for(alloc.cooperative, period.start, period.end, c.id, "cooperatives")
@@ -265,8 +268,54 @@ def compute(
         tuple(errors),
         tuple(warnings),
         state,
+        tuple(recon),
     )
     return RunResult(**{**result.__dict__, "checks": tuple(run_checks(config, result))})
+
+
+def reconcile(
+    config: Config,
+    reader: EnergyReader,
+    period: Period,
+    lines: list[StationLine],
+    imported: ImportedMeter,
+) -> list[dict]:
+    """Per station: meter vs inverter kWh, and computed coal cash vs the grid statement.
+
+    For finance staff (DOMAIN.md): not a payout input, so it never changes an amount.
+    """
+    tz = config.site.tz
+    lo, hi = period.start_ms(tz), period.end_ms(tz)
+    months = _months(period, period.start, period.end)
+    out = []
+    for line in lines:
+        s = config.station_by_id[line.station]
+        rec = reader.reconcile(s, lo, hi)
+        m, i = rec["meter_wh"], rec["inverter_wh"]
+        pct = f"{(Decimal(i) - m) * 100 / m:.1f}" if m and i is not None else ""
+        stmt = [imported.statements.get((s.id, mo)) for mo in months]
+        amt = [imported.amounts.get((s.id, mo)) for mo in months]
+        stmt_wh = sum(stmt) if all(x is not None for x in stmt) else None  # type: ignore[arg-type]
+        stmt_fen = sum(amt) if all(x is not None for x in amt) else None  # type: ignore[arg-type]
+        out.append(
+            {
+                "station_id": s.id,
+                "energy_source": line.energy_source,
+                "energy_wh": _blank(line.energy_wh),
+                "meter_wh": _blank(m),
+                "inverter_wh": _blank(i),
+                "inverter_vs_meter_pct": pct,
+                "statement_wh": _blank(stmt_wh),
+                "statement_amount_fen": _blank(stmt_fen),
+                "cash_now_fen": line.cash_now_fen,
+                "cash_vs_statement_fen": "" if stmt_fen is None else line.cash_now_fen - stmt_fen,
+            }
+        )
+    return out
+
+
+def _blank(v: int | None) -> int | str:
+    return "" if v is None else v
 
 
 def sha256_json(obj: object) -> str:

@@ -64,3 +64,7 @@ def test_default_fleet_month_after_backfill(tmp_path, capsys):
     members = {m.household for c in cfg.cooperatives for m in c.members}
     assert members <= {x["household_id"] for x in hh}
     assert "payouts-2026-07.xlsx" in files
+    # inverter vs meter kWh for finance staff: the meter sees the inverters minus losses
+    for row in read_csv(files["reconciliation-2026-07.csv"]):
+        if row["meter_wh"]:
+            assert -5 < float(row["inverter_vs_meter_pct"]) < 5, row

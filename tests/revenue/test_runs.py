@@ -115,6 +115,15 @@ def test_import_meter_gbk_errors_and_idempotence(tmp_path, capsys):
     out = _run(cfg, tmp_path / "o")
     v = next(s for s in out.result.stations if s.station == "v-dongpi")
     assert v.energy_source == "statement"
+    rec = {r["station_id"]: r for r in read_csv(out.files["reconciliation-2026-07.csv"])}
+    v = rec["v-dongpi"]
+    # the meter agrees with the statement, and so does the computed coal cash, to the fen
+    assert (v["meter_wh"], v["statement_wh"]) == ("12390000", "12390000")
+    assert (v["statement_amount_fen"], v["cash_now_fen"], v["cash_vs_statement_fen"]) == (
+        "513318",
+        "513318",
+        "0",
+    )
 
 
 def test_xlsx_public_sheet_masks_names_and_zh_headers(tmp_path):
