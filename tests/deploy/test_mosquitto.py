@@ -48,7 +48,8 @@ def directives(text: str) -> list[tuple[str, str]]:
 
 def adapt(text: str, etc: Path, ports: dict[str, int], county_port: int | None = None) -> str:
     """The shipped snippet with /etc/mosquitto, listener ports and the county address
-    moved to the test's folder and free loopback ports; nothing else changes."""
+    moved to the test's folder and free loopback ports, and the bridge's reconnect
+    delay shortened from 10 s to 1 s (timing only); nothing else changes."""
     text = text.replace("/etc/mosquitto/", f"{etc}/")
 
     def listener(m: re.Match[str]) -> str:
@@ -63,6 +64,7 @@ def adapt(text: str, etc: Path, ports: dict[str, int], county_port: int | None =
             text,
             flags=re.M,
         )
+        text = re.sub(r"^restart_timeout \d+ (\d+)$", r"restart_timeout 1 \1", text, flags=re.M)
     return text
 
 
@@ -120,10 +122,14 @@ class Broker:
         if os.geteuid() == 0:
             main.insert(0, "user root")  # files in the temp folder stay root's
         (self.root / "mosquitto.conf").write_text("\n".join(main) + "\n")
+        self.relaunch(wait)
+
+    def relaunch(self, wait: int) -> None:
+        """Start the broker process on the files already written (also after stop())."""
         self.proc = subprocess.Popen(
             [require_binary("mosquitto"), "-c", str(self.root / "mosquitto.conf")],
             stdout=subprocess.DEVNULL,
-            stderr=open(self.root / "stderr.log", "wb"),  # noqa: SIM115 - the child owns it
+            stderr=open(self.root / "stderr.log", "ab"),  # noqa: SIM115 - the child owns it
         )
         try:
             wait_port(wait)
@@ -217,12 +223,24 @@ def brokers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
 class Client:
     """A paho client (TLS on TLS listeners) recording its CONNACK and what it receives."""
 
-    def __init__(self, setup: Setup, port: int, user: str | None, password: str | None = None):
+    def __init__(
+        self,
+        setup: Setup,
+        port: int,
+        user: str | None,
+        password: str | None = None,
+        client_id: str | None = None,
+    ):
         tls = port in (setup.village_tls, setup.county_tls)
         self.connack: queue.Queue = queue.Queue()
         self.messages: queue.Queue = queue.Queue()
         self.subacks: queue.Queue = queue.Queue()
-        self.c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"t-{user}-{port}")
+        self.c = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id or f"t-{user}-{port}",
+            clean_session=client_id is None,  # a fixed id keeps its session (QoS 1 queue)
+        )
+        self.c.reconnect_delay_set(min_delay=1, max_delay=1)
         if tls:
             self.c.tls_set(ca_certs=str(setup.certs / "ca.crt"), cert_reqs=ssl.CERT_REQUIRED)
         if user is not None:
@@ -357,3 +375,25 @@ def test_bridge_carries_village_messages_to_county(brokers: Setup, clients) -> N
         "pvledger/alerts/s-hh-0001",
         b'{"kind": "no_output"}',
     )
+
+
+def test_bridge_queues_through_a_county_outage(brokers: Setup, clients) -> None:
+    """The county is unreachable while the village publishes more than Mosquitto's default
+    1,000-message queue; when it is back, every message arrives once, in order."""
+    county = Client(brokers, brokers.county_tls, "pvledger-county", client_id="county-watch")
+    clients.append(county)
+    assert county.connected()
+    county.subscribe("pv/dongpi/outage/#")
+    brokers.county.stop()  # graceful: the county keeps county-watch's session
+
+    gw = Client(brokers, brokers.village_local, "pvledger-gw")
+    clients.append(gw)
+    assert gw.connected()
+    n = 1500
+    infos = [gw.c.publish(f"pv/dongpi/outage/{i % 7}", str(i).encode(), qos=1) for i in range(n)]
+    for info in infos:
+        info.wait_for_publish(10)  # the village broker holds them for the bridge
+
+    brokers.county.relaunch(brokers.county_tls)
+    got = [int(county.next("pv/dongpi/outage/")[1]) for _ in range(n)]
+    assert got == list(range(n))
