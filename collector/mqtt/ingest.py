@@ -12,9 +12,9 @@ a flusher thread commits a batch (readings to the sink, refused payloads to
 the dead-letter table) and then sends the PUBACKs. A crash before the commit
 means the broker redelivers; a redelivery after the commit overwrites the
 same points (idempotent store writes). A batch closes when no message arrived
-for ``idle_flush_s``, when it holds ``batch_max`` messages, or after
-``max_delay_s``: the broker's in-flight window (max_inflight_messages) never
-stalls waiting for a timer.
+for ``idle_flush_s``, when it holds ``inflight_window`` messages (the broker's
+max_inflight_messages, 100 in deploy/mosquitto: no more arrive until we ack,
+so waiting would only stall), or after ``max_delay_s``.
 
 The gateway's own status is retained on ``pvledger/gateway/<id>/status``
 with a last will, so the county sees a gateway go silent.
@@ -88,6 +88,7 @@ class MqttIngest:
         batch_max: int = 2000,
         idle_flush_s: float = 0.002,
         max_delay_s: float = 0.1,
+        inflight_window: int = 100,
         dead_letters: DeadLetters | None = None,
     ):
         self.config = config
@@ -115,6 +116,7 @@ class MqttIngest:
         self.client: mqtt.Client | None = None
         self._cond = threading.Condition()
         self._pending: list[tuple[int, int, int, Reading | DeadLetter]] = []
+        self._window = inflight_window
         self._stopping = False
         self._flusher: threading.Thread | None = None
         self._generation = 0
@@ -325,8 +327,12 @@ class MqttIngest:
             started = time.monotonic()
             while len(self._pending) < self.batch_max and not self._stopping:
                 n = len(self._pending)
+                if n >= self._window:
+                    break  # the broker's in-flight window is full: nothing more will come
                 self._cond.wait(self.idle_flush_s)
-                if len(self._pending) == n or time.monotonic() - started >= self.max_delay_s:
+                if len(self._pending) == n:
+                    break
+                if time.monotonic() - started >= self.max_delay_s:
                     break
             batch = self._pending[: self.batch_max]
             del self._pending[: self.batch_max]

@@ -105,18 +105,18 @@ class InfluxWriter:
 
     def write_body(self, body: bytes) -> int:
         """POST a newline-separated line protocol body; raises WriteFailure on any non-2xx."""
-        encoding = None
+        extra: dict[str, str] = {}
         if self.gzip_level > 0:
             body = gzip.compress(body, compresslevel=self.gzip_level)
-            encoding = "gzip"
+            extra["content_encoding"] = "gzip"
         try:
             self._service.post_write(
                 org=self.org,
                 bucket=self.bucket,
                 body=body,
                 precision="ms",
-                content_encoding=encoding,
                 content_type="text/plain; charset=utf-8",
+                **extra,
             )
         except ApiException as exc:
             msg = exc.message if isinstance(exc.message, str) else repr(exc.message)
