@@ -45,11 +45,14 @@ def ledger_path(config: Config) -> Path:
     return config.resolve(config.storage.path).parent / "revenue.db"
 
 
-def carried_in(ledger: Ledger, period: Period) -> dict[str, int]:
-    """Jobs pool balances [fen] left by the effective final run of the previous period."""
+def carried_in(ledger: Ledger, period: Period) -> dict[str, int] | None:
+    """Jobs pool balances [fen] left by the effective final run of the previous period.
+
+    None when the previous period has no final run (the run then warns).
+    """
     prev = ledger.effective_final(period.previous().id)
     if prev is None:
-        return {}
+        return None
     return {k: int(v) for k, v in json.loads(prev.state).get("jobs_balance_fen", {}).items()}
 
 

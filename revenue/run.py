@@ -138,9 +138,14 @@ def compute(
     tz = config.site.tz
     reader = EnergyReader(config, store, period.start_ms(tz), period.end_ms(tz), imported=imported)
     months = period.months
-    carried_in = carried_in or {}
-    errors: list[str] = []
     warnings: list[str] = []
+    if carried_in is None:
+        if any(r.posts for r in config.allocation.village):
+            warnings.append(
+                f"no final run for {period.previous().id}: jobs pools start with nothing carried in"
+            )
+        carried_in = {}
+    errors: list[str] = []
     alloc = config.allocation
     hh_rule = al.rule_for(alloc.household, period.start, period.end)
     village_of = {h.id: h.village for h in config.households}
@@ -240,7 +245,10 @@ def compute(
         "allocation": alloc.model_dump(mode="json"),
         "registry": {
             "households": sorted((h.id, h.village, h.name) for h in config.households),
-            "cooperatives": [c.model_dump(mode="json") for c in config.cooperatives],
+            "cooperatives": sorted(
+                (c.id, c.village, sorted((m.household, m.shares) for m in c.members))
+                for c in config.cooperatives
+            ),
             "stations": sorted(
                 (
                     s.id,
