@@ -12,8 +12,10 @@ Rules (docs/revenue.md "Rounding"):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 FEN_PER_YUAN = 100
 WH_PER_KWH = 1000
@@ -55,24 +57,25 @@ def split_largest_remainder(total_fen: int, weights: Mapping[str, int | Decimal]
 
     Floors every exact share, then gives one fen each to the largest remainders; ties go
     to the smaller key. Zero weights get zero. With all weights zero the split is refused.
+    Shares and remainders are exact fractions, so equal remainders really tie.
     """
     if total_fen < 0:
         raise ValueError("cannot split a negative amount")
     keys = sorted(weights)
-    wsum = sum((Decimal(weights[k]) for k in keys), Decimal(0))
-    if any(Decimal(weights[k]) < 0 for k in keys):
+    w = {k: Fraction(weights[k]) for k in keys}
+    if any(v < 0 for v in w.values()):
         raise ValueError("negative weight")
+    wsum = sum(w.values(), Fraction(0))
     if wsum == 0:
         if total_fen == 0:
             return dict.fromkeys(keys, 0)
         raise ValueError("all weights are zero")
     out: dict[str, int] = {}
-    rems: list[tuple[Decimal, str]] = []
+    rems: list[tuple[Fraction, str]] = []
     for k in keys:
-        exact = Decimal(total_fen) * Decimal(weights[k]) / wsum
-        base = int(exact.to_integral_value(rounding=ROUND_FLOOR))
-        out[k] = base
-        rems.append((exact - base, k))
+        exact = total_fen * w[k] / wsum
+        out[k] = math.floor(exact)
+        rems.append((exact - out[k], k))
     missing = total_fen - sum(out.values())
     # largest remainder first, then key ascending; zero-weight keys have remainder 0 and
     # come last, and missing < number of non-zero remainders, so they never get a fen
@@ -97,11 +100,11 @@ def shares_half_up(total_fen: int, shares: Mapping[str, int]) -> tuple[dict[str,
     if n <= 0:
         raise ValueError("no shares")
     lines: dict[str, int] = {}
-    up: list[tuple[Decimal, str]] = []
+    up: list[tuple[int, str]] = []
     for k in keys:
-        exact = Decimal(total_fen) * shares[k] / n
-        lines[k] = round_fen(exact)
-        up.append((lines[k] - exact, k))
+        lines[k] = round_fen(Decimal(total_fen * shares[k]) / n)
+        # how far the line was rounded up, exactly, in units of 1/n fen
+        up.append((lines[k] * n - total_fen * shares[k], k))
     over = sum(lines.values()) - total_fen
     if over > 0:
         up.sort(key=lambda uk: uk[1], reverse=True)

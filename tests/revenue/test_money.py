@@ -75,3 +75,18 @@ def test_overshoot_is_taken_back_not_paid():
     lines, residue = shares_half_up(2, {"a": 1, "b": 1, "c": 1})
     assert sum(lines.values()) == 2 and residue == 0
     assert lines == {"a": 1, "b": 1, "c": 0}
+
+
+def test_regression_equal_round_ups_tie_exactly():
+    # found by test_vector: 642 fen over shares 1,1,3,4,4,5 overshoots by one fen; four
+    # lines are rounded up by exactly 1/3 fen, and 28-digit Decimal made the 1-share lines
+    # look larger. Exact comparison: the tie goes to the largest key, m004.
+    lines, residue = shares_half_up(
+        642, {"m000": 1, "m001": 1, "m002": 3, "m003": 4, "m004": 4, "m005": 5}
+    )
+    assert [lines[k] for k in sorted(lines)] == [36, 36, 107, 143, 142, 178]
+    assert residue == 0
+    # the same for remainders of Decimal weights: 1/3 each, the smaller key wins
+    assert split_largest_remainder(
+        1, {"b": Decimal("33.3"), "a": Decimal("33.3"), "c": Decimal("33.3")}
+    ) == {"a": 1, "b": 0, "c": 0}
