@@ -64,6 +64,7 @@ class Component(Protocol):
 #: a Component or None when the config has nothing for it.
 COMPONENTS: list[str] = [
     "collector.modbus.component:from_config",
+    "collector.alerts.component:from_config",
     "collector.mqtt.ingest:component",
     "collector.forward.forwarder:component",
 ]
@@ -76,7 +77,8 @@ def build_components(config: Config, only: Iterable[str] | None = None) -> list[
     for spec in COMPONENTS:
         mod_name, _, factory_name = spec.partition(":")
         factory: Callable[[Config], Component | None] = getattr(
-            importlib.import_module(mod_name), factory_name)
+            importlib.import_module(mod_name), factory_name
+        )
         comp = factory(config)
         if comp is not None and (wanted is None or comp.name in wanted):
             out.append(comp)
@@ -86,9 +88,16 @@ def build_components(config: Config, only: Iterable[str] | None = None) -> list[
 class Service:
     """Runs components under one AsyncIOScheduler until stopped (SIGTERM/SIGINT)."""
 
-    def __init__(self, config: Config, sink: Sink, components: list[Component], *,
-                 clock: Clock | None = None, metrics: Metrics | None = None,
-                 options: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        config: Config,
+        sink: Sink,
+        components: list[Component],
+        *,
+        clock: Clock | None = None,
+        metrics: Metrics | None = None,
+        options: dict[str, Any] | None = None,
+    ):
         self.config = config
         self.sink = sink
         self.components = components
@@ -109,9 +118,11 @@ class Service:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.request_stop)
         self.scheduler = AsyncIOScheduler(
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
-        ctx = ServiceContext(self.config, self.sink, self.scheduler, self.clock, self.metrics,
-                             self.options)
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
+        )
+        ctx = ServiceContext(
+            self.config, self.sink, self.scheduler, self.clock, self.metrics, self.options
+        )
         started: list[Component] = []
         try:
             self.scheduler.start()
