@@ -55,12 +55,17 @@ class AlertsComponent:
     async def start(self, ctx: Any) -> None:
         """Open the lifecycle database and schedule the evaluation job."""
         sink = ctx.sink
-        if isinstance(sink, Store) and hasattr(sink, "series"):
-            store = sink
-        else:
-            store = self._own_store = open_store(self.config)
         self._clock = ctx.clock
-        self.engine = open_engine(self.config, store)
+        try:
+            if isinstance(sink, Store):
+                store = sink
+            else:  # an outbox in front of a remote database: read the database
+                store = self._own_store = open_store(self.config, readonly=True)
+            self.engine = open_engine(self.config, store)
+        except Exception:
+            # alerts failing to start must not stop the collection of readings
+            log.exception("alerts disabled: cannot open their store or database")
+            return
         every_s = ctx.clock.sleep_s(self.config.alerts.evaluate_every_s)
         self._job = ctx.scheduler.add_job(
             self.tick, "interval", seconds=max(every_s, 0.2), id="alerts", name="alerts"
