@@ -56,6 +56,28 @@ def carried_in(ledger: Ledger, period: Period) -> dict[str, int] | None:
     return {k: int(v) for k, v in json.loads(prev.state).get("jobs_balance_fen", {}).items()}
 
 
+def unapproved_rules(config: Config, period: Period) -> list[str]:
+    """Rules applying to the period without an approval reference (key paths)."""
+    from revenue.allocate import rule_for
+
+    alloc = config.allocation
+    used: dict[str, object] = {}
+    hh = rule_for(alloc.household, period.start, period.end)
+    if hh is not None and any(s.kind == "household" for s in config.stations):
+        used[f"household[{alloc.household.index(hh)}]"] = hh
+    for s in config.stations:
+        rules = {
+            "cooperative": (alloc.cooperative, "cooperatives"),
+            "village": (alloc.village, "villages"),
+        }.get(s.kind)
+        if rules is None:
+            continue
+        r = rule_for(rules[0], period.start, period.end, s.owner, rules[1])
+        if r is not None:
+            used[f"{s.kind}[{rules[0].index(r)}]"] = r
+    return sorted(k for k, r in used.items() if not getattr(r, "approval", "").strip())
+
+
 def diff(
     old: dict[str, bytes], new: dict[str, bytes], config: Config, result: RunResult
 ) -> list[dict]:
@@ -133,6 +155,20 @@ def payout(
                     )
                 ]
             )
+        if final or supersede:
+            unapproved = unapproved_rules(config, period)
+            if unapproved:
+                raise BadInput(
+                    [
+                        Problem(
+                            f"allocation.{r}",
+                            "has no approval reference: payouts are "
+                            "blocked until the allocation plan is approved",
+                            "add approval: <document number> to the rule",
+                        )
+                        for r in unapproved
+                    ]
+                )
         result = compute(
             config,
             store,

@@ -37,7 +37,7 @@ allocation:
         ('yuan_per_kwh: "0.4143"', "yuan_per_kwh: 0.4143", "quoted"),
         ("    capacity_kw: 3\n", "    capacity_kw: 3\n    tariff_class: nope\n", "tariff_class"),
         (
-            "  household:\n    - {from: 2018-01-01}\n",
+            "  household:\n    - {from: 2018-01-01, approval: 测试县扶贫办〔2026〕1号}\n",
             "  household:\n    - {from: 2018-01-01}\n    - {from: 2026-01-01}\n",
             "overlaps rule 0",
         ),

@@ -202,3 +202,17 @@ def test_progress_bar_on_large_runs(capsys):
     assert list(progress(list(range(100)), "stations", min_total=50)) == list(range(100))
     err = capsys.readouterr().err
     assert "stations [" in err and "100/100" in err
+
+
+def test_final_is_blocked_until_the_plan_is_approved(tmp_path):
+    from core.config import load_config
+
+    p = setup_case("worked-july", tmp_path).path
+    p.write_text(
+        p.read_text(encoding="utf-8").replace("      approval: 测试县扶贫办〔2026〕1号\n", ""),
+        encoding="utf-8",
+    )
+    cfg = load_config(p)
+    assert _run(cfg, tmp_path / "draft").record.status == "draft"  # drafts are fine
+    with pytest.raises(BadInput, match=r"allocation.village\[0\].*approval"):
+        _run(cfg, tmp_path / "final", final=True)
