@@ -19,12 +19,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "-> files in --out. Nothing is written while a check fails (exit 1). A final run never "
         "changes; a correction needs --supersede --reason. See docs/revenue.md.",
     )
-    p.add_argument("action", nargs="?", choices=["run", "verify"], default="run")
+    p.add_argument(
+        "action",
+        nargs="?",
+        choices=["run", "verify"],
+        default="run",
+        help="run (default): compute a payout run; verify: check the ledger's hash chain",
+    )
     p.add_argument("--period", help="YYYY-MM or YYYYQn (site time zone)")
-    p.add_argument("--out", type=Path, default=Path("out"), help="folder for the files (out/)")
+    p.add_argument(
+        "--out", metavar="DIR", type=Path, default=Path("out"), help="folder for the files (out/)"
+    )
     p.add_argument("--final", action="store_true", help="finalize the run (immutable)")
     p.add_argument("--supersede", action="store_true", help="correct a finalized period")
-    p.add_argument("--reason", default="", help="why the correction is made (with --supersede)")
+    p.add_argument(
+        "--reason", metavar="TEXT", default="", help="why the correction is made (with --supersede)"
+    )
     p.add_argument("--lang", choices=["zh", "en"], default="en", help="xlsx header language")
     p.set_defaults(func=run)
 
