@@ -288,6 +288,28 @@ class Outbox:
                 raise
         return n
 
+    def requeue_dead_letters(self) -> int:
+        """Move every dead-lettered row back into the outbox (after fixing the cause)."""
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                rows = db.execute("SELECT line FROM dead_letter ORDER BY id").fetchall()
+                now = time.time_ns() // 1_000_000
+                db.executemany(
+                    "INSERT INTO outbox (enqueued_ms, class, line) VALUES (?,?,?)",
+                    [(now, PROTECTED, r[0]) for r in rows],
+                )
+                added = sum(len(r[0]) for r in rows) + ROW_OVERHEAD * len(rows)
+                db.execute("UPDATE stats SET value = value + ? WHERE key = 'bytes'", (added,))
+                db.execute("DELETE FROM dead_letter")
+                db.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+                raise
+        return len(rows)
+
     # -- figures -------------------------------------------------------------
     def depth(self) -> int:
         """Rows waiting to be forwarded."""

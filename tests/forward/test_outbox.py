@@ -120,6 +120,9 @@ def test_dead_letter_moves_rows_with_the_servers_message(tmp_path: Path) -> None
     assert box.dead_letter(rows[0][0], rows[-1][0], 400, "unable to parse") == 2
     assert box.depth() == 4
     assert [(s, m) for s, m, _ in box.dead_letters()] == [(400, "unable to parse")] * 2
+    before = box.used_bytes()
+    assert box.requeue_dead_letters() == 2  # after the cause is fixed
+    assert box.depth() == 6 and box.dead_letters() == [] and box.used_bytes() > before
     box.close()
 
 
