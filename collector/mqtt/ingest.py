@@ -139,10 +139,10 @@ class MqttIngest:
         self.sink = sink
         self.metrics = metrics
         self.clock = clock or Clock()
+        self.client = self._make_client()  # first: a bad setting opens nothing
         if self._dead_letters is None:
             self._dead_letters = DeadLetters(dead_letter_path(self.config))
         self._describe_metrics(metrics)
-        self.client = self._make_client()
         self._stopping = False
         self._flusher = threading.Thread(target=self._flush_loop, name="mqtt-flusher")
         self._flusher.start()

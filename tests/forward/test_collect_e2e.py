@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -87,7 +88,10 @@ def test_collect_lands_modbus_and_mqtt_readings_in_victoriametrics(
     watch.loop_start()
     # the collector first: its persistent session must exist before loggers publish
     # (wall-clock stamps for Modbus readings; logger readings carry their own time)
-    collect = _pvledger(["-c", str(cfg), "collect"], tmp_path / "collect.log")
+    health = free_port()
+    collect = _pvledger(
+        ["-c", str(cfg), "collect", "--health-port", str(health)], tmp_path / "collect.log"
+    )
     status = StatusWatcher(mosquitto.port)
     sim = None
     try:
@@ -104,6 +108,15 @@ def test_collect_lands_modbus_and_mqtt_readings_in_victoriametrics(
             "Modbus readings forwarded",
             step_s=0.2,
         )
+        with urllib.request.urlopen(f"http://127.0.0.1:{health}/metrics", timeout=5) as r:
+            metrics = r.read().decode()
+        for name in (
+            "pvledger_outbox_depth",
+            "pvledger_outbox_oldest_age_seconds",
+            "pvledger_forward_sent_total",
+            "pvledger_mqtt_readings_total",
+        ):
+            assert f"\n{name}" in metrics, name
         _stop(sim)  # no new readings from here on
         wait_for(lambda: _depth(tmp_path / "data" / "outbox.db") == 0, 30, "outbox drained")
         got = reader.series(devices=["v-0-log", "v-1-log", "v-2-log"], fields=["energy_total_wh"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from core.config import Config
 from core.reading import Reading
 from core.store import SqliteStore, StoreError
 from tests.mqtt.helpers import Publisher, StatusWatcher, load, payload, wait_for
+from tests.servers import Mosquitto, require_binary
 
 
 @pytest.fixture
@@ -187,3 +189,38 @@ def test_refused_payloads_go_to_the_dead_letter_table_and_ingestion_goes_on(
     )
     assert _energy(store) == [4_000_000 + 7 * 17]
     assert metrics.get("pvledger_mqtt_rejected_total", {"reason": "malformed json"}) == 2
+
+
+def test_username_and_password_from_the_environment(
+    tmp_path: Path, store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    passwd = tmp_path / "passwd"
+    subprocess.run(
+        [require_binary("mosquitto_passwd"), "-c", "-b", str(passwd), "pvledger-gw", "s3cret"],
+        check=True,
+        capture_output=True,
+    )
+    broker = Mosquitto(tmp_path / "auth", extra_conf=f"password_file {passwd}\n")
+    broker.workdir.mkdir()
+    broker.start()
+    try:
+        cfg = load(
+            tmp_path,
+            mqtt_port=broker.port,
+            mqtt_extra=", username: pvledger-gw, password_env: PVLEDGER_TEST_MQTT_PW",
+        )
+        monkeypatch.setenv("PVLEDGER_TEST_MQTT_PW", "wrong")
+        ing = MqttIngest(cfg)
+        ing.open(store, Metrics())
+        try:
+            assert not ing.wait_connected(1.5)  # refused: bad password
+        finally:
+            ing.close()
+        monkeypatch.setenv("PVLEDGER_TEST_MQTT_PW", "s3cret")
+        ing = _run(cfg, store)
+        ing.close()
+        monkeypatch.delenv("PVLEDGER_TEST_MQTT_PW")
+        with pytest.raises(RuntimeError, match="PVLEDGER_TEST_MQTT_PW"):
+            MqttIngest(cfg).open(store, Metrics())
+    finally:
+        broker.stop()
