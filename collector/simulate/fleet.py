@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -150,6 +150,11 @@ class Fleet:
         self.weather = Weather(seed, [(v, towns.get(v, "")) for v in vill_ids])
         day0 = min((d.commissioned_ms for d in devices), default=0) // DAY_MS - 1
         self.model = PowerModel(self.weather, cv, self.latitude, self.longitude, day0)
+
+    def warm_up(self, ts_ms: int) -> None:
+        """Integrate the history up to ts_ms now (seconds at start) rather than on a request."""
+        if self.model.n_curves:
+            self.model.ecum(np.zeros(1, dtype=np.int64), np.array([ts_ms]))
 
     # ---- inverters and loggers -------------------------------------------------------
 
@@ -304,6 +309,4 @@ class Fleet:
 
 
 def _with_feeds(dev: SimDeviceSpec, feeds: tuple[int, ...]) -> SimDeviceSpec:
-    from dataclasses import replace
-
     return replace(dev, feeds=feeds)

@@ -246,7 +246,7 @@ async def serve(config_path: str, seed: int, run_dir: Path) -> None:
     fleet = Fleet(cfg, seed)
     side = ModbusSide(fleet, run_dir)
     side.reload_faults()
-    fleet.model.ecum([0], [side.clock.now_ms()]) if fleet.model.n_curves else None
+    fleet.warm_up(side.clock.now_ms())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -93,7 +93,9 @@ class Weather:
         self.villages = [v for v, _ in villages]
         self.towns = [t or v for v, t in villages]
 
-    def _combined(self, level: str, name: str, t: np.ndarray, intraday: bool) -> np.ndarray:
+    def _combined(
+        self, level: str, name: str, t: np.ndarray, intraday: bool, a: np.ndarray
+    ) -> np.ndarray:
         c = self.climate
         if intraday:
             parts = [
@@ -103,7 +105,6 @@ class Weather:
             return sum(parts) / np.sqrt(len(parts))
         fast = noise.value_noise(self.seed, noise.key_of("d", level, name), t, c.day_s * 1000)
         slow = noise.value_noise(self.seed, noise.key_of("m", level, name), t, c.multi_day_s * 1000)
-        a = _monthly(c.persistence, t)
         return np.sqrt(1.0 - a) * fast + np.sqrt(a) * slow
 
     def clearness(self, ts_ms: np.ndarray) -> np.ndarray:
@@ -112,25 +113,26 @@ class Weather:
         t = np.asarray(ts_ms, dtype=np.float64)
         out = np.empty((len(self.villages), t.size))
         wd, wi = c.weights_daily, c.weights_intraday
-        reg_d = self._combined("region", "", t, False)
-        reg_i = self._combined("region", "", t, True)
+        a = _monthly(c.persistence, t)
+        reg_d = self._combined("region", "", t, False, a)
+        reg_i = self._combined("region", "", t, True, a)
         town_d: dict[str, np.ndarray] = {}
         town_i: dict[str, np.ndarray] = {}
         mean = _monthly(c.clearness_mean, t)
         sd = _monthly(c.clearness_sd, t)
         for n, (v, town) in enumerate(zip(self.villages, self.towns, strict=True)):
             if town not in town_d:
-                town_d[town] = self._combined("town", town, t, False)
-                town_i[town] = self._combined("town", town, t, True)
+                town_d[town] = self._combined("town", town, t, False, a)
+                town_i[town] = self._combined("town", town, t, True, a)
             zd = (
                 wd["region"] * reg_d
                 + wd["town"] * town_d[town]
-                + wd["village"] * self._combined("village", v, t, False)
+                + wd["village"] * self._combined("village", v, t, False, a)
             )
             zi = (
                 wi["region"] * reg_i
                 + wi["town"] * town_i[town]
-                + wi["village"] * self._combined("village", v, t, True)
+                + wi["village"] * self._combined("village", v, t, True, a)
             )
             k_day = np.clip(mean + sd * zd, 0.05, 0.95)
             k = k_day + c.intraday_sd * 4.0 * k_day * (1.0 - k_day) * zi
@@ -192,14 +194,22 @@ class PowerModel:
 
     def node_power(self, node_ms: np.ndarray) -> np.ndarray:
         """AC power [W] of every curve at node instants: shape (curves, len(node_ms))."""
-        t = np.asarray(node_ms, dtype=np.float64)
+        t_all = np.asarray(node_ms, dtype=np.float64)
+        out = np.zeros((self.n_curves, t_all.size))
+        # the weather is only worth computing while the sun is up (half the nodes)
+        zen, _ = solar.solar_position(t_all, self.latitude, self.longitude)
+        up = np.asarray(zen) < 90.0
+        if not up.any():
+            return out
+        t = t_all[up]
         k = self.weather.clearness(t)
         poa_v = cloudy_poa_w_m2(t, self.latitude, self.longitude, k)
         amb = solar.ambient_temperature_c(t, self.latitude, self.longitude)
         poa = poa_v[self.curves.village_idx]
         tmod = solar.module_temperature_c(poa, amb)
         dc = solar.dc_power_w(self.curves.dc_w[:, None] / 1000.0, poa, tmod)
-        return solar.inverter_ac_w(dc, self.curves.rated_w[:, None])
+        out[:, up] = solar.inverter_ac_w(dc, self.curves.rated_w[:, None])
+        return out
 
     def day_nodes(self, days: np.ndarray) -> np.ndarray:
         """Node powers [W] for whole UTC days: shape (curves, len(days), NODES_PER_DAY + 1)."""

@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from collector.simulate.faults import FaultBook, make_fault
+from collector.simulate.faults import FaultBook, load_faults_file, make_fault
 from collector.simulate.fleet import Fleet
 from core.clock import ScaledClock
 from core.config import Config
@@ -56,8 +57,6 @@ class Simulator:
         self.lock = threading.Lock()
         self.book = FaultBook()
         if faults_file is not None:
-            from collector.simulate.faults import load_faults_file
-
             self.book = FaultBook(load_faults_file(config, faults_file, self.clock.now_ms()))
         self.book.save(self.run_dir / "sim-faults.json")
         self.control_port = control_port
@@ -65,6 +64,8 @@ class Simulator:
         self.http: ThreadingHTTPServer | None = None
         self.mqtt: mqtt.Client | None = None
         self._mqtt_down_logged = False
+        self._topics: dict[int, str] = {}
+        self.fleet.warm_up(self.clock.now_ms())
 
     # ---- faults ----------------------------------------------------------------------
     def add_fault(self, spec: dict) -> dict:
@@ -97,15 +98,13 @@ class Simulator:
             protocol=mqtt.MQTTv311,
         )
         if m.username:
-            import os
-
             c.username_pw_set(m.username, os.environ.get(m.password_env or "", None))
         c.max_queued_messages_set(100_000)
         c.reconnect_delay_set(1, 30)
 
         def on_connect(_c, _u, _f, rc, _p) -> None:
-            if not rc.is_failure:
-                log.warning("MQTT broker %s:%d connected", m.host, m.port)
+            if not rc.is_failure and self._mqtt_down_logged:
+                log.warning("MQTT broker %s:%d reachable again", m.host, m.port)
                 self._mqtt_down_logged = False
 
         c.on_connect = on_connect
@@ -142,7 +141,6 @@ class Simulator:
         """Publish each logger every interval_s of simulated time, staggered."""
         cfg = self.config
         loggers = []
-        self._topics: dict[int, str] = {}
         for i, dev in enumerate(self.fleet.devices):
             _, d = cfg.device_index[dev.id]
             if d.source == "mqtt":
