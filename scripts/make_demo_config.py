@@ -246,7 +246,9 @@ def main() -> None:
     add(f"    - {{kind: low_performance, peer_median_share: {q('60')}, days: 3}}")
     add("    - {kind: device_fault, for_s: 0}")
     add("    - {kind: counter_anomaly, for_s: 0}")
-    add("    - {kind: village_outage, for_s: 900}")
+    # a grid outage drops inverters to exactly 0 W (anti-islanding); a dark local cloud
+    # leaves ~1 % of nameplate: a tight zero keeps the two apart
+    add(f"    - {{kind: village_outage, for_s: 900, zero_power_share: {q('0.2')}}}")
     add("    - {kind: gateway_silent, for_s: 1800}")
     add("  notify:")
     add("    - {type: mqtt, topic: pvledger/alerts}")

@@ -40,7 +40,7 @@ def write(folder: Path, *, mqtt_port: int, webhook_url: str, smtp_port: int, cer
         '    - {kind: no_output, for_s: 600, clear_s: 120, peer_min_share: "20"}',
         "    - {kind: device_fault, for_s: 0}",
         "    - {kind: counter_anomaly, for_s: 0}",
-        "    - {kind: village_outage, for_s: 600}",
+        '    - {kind: village_outage, for_s: 600, zero_power_share: "0.2"}',
         "  notify:",
         f"    - {{type: webhook, url: '{webhook_url}', retries: 2, backoff_s: 0.1}}",
         "    - {type: mqtt, topic: pvledger/alerts}",

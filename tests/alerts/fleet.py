@@ -82,7 +82,7 @@ def write_config(
             '    - {kind: low_performance, peer_median_share: "60", days: 3}\n'
             "    - {kind: device_fault, for_s: 0}\n"
             "    - {kind: counter_anomaly, for_s: 0}\n"
-            "    - {kind: village_outage, for_s: 900}\n"
+            '    - {kind: village_outage, for_s: 900, zero_power_share: "0.2"}\n'
             "    - {kind: gateway_silent, for_s: 1800}"
         ).rstrip("\n")
     )

@@ -163,6 +163,23 @@ def test_village_outage_is_one_incident(tmp_path: Path):
         store.close()
 
 
+def test_a_dark_cloud_over_one_village_is_not_an_outage(tmp_path: Path):
+    cfg = write_config(tmp_path)
+
+    def share(sid, t):
+        # a morning under a thick local cloud: ~3 % of clear sky (about 1 % of nameplate)
+        # while the next village makes half its clear-sky output
+        return 0.03 if sid.startswith("s-a") else 0.5
+
+    store = fill(cfg, local_ms(DAY, "05:00"), local_ms(DAY, "10:00"), share)
+    eng = engine(cfg, store)
+    try:
+        assert run(eng, every("06:30", "10:00")) == []
+    finally:
+        eng.db.close()
+        store.close()
+
+
 def test_silent_gateway_is_one_incident_on_the_county_side(tmp_path: Path):
     cfg = write_config(tmp_path, gateways=True)
     gone = local_ms(DAY, "10:00")
