@@ -63,10 +63,12 @@ def main() -> None:
         t_fill = time.perf_counter() - t1
         stats = store.stats() if not a.null_store else {"bytes": 0}
         store.close()
-    samples = n * 5  # 5 fields per inverter reading, 3 per meter reading (approx.)
+    meters = sum(1 for d in fleet.devices if d.is_meter)
+    per_step = n / len(fleet.devices)
+    samples = round(per_step * ((len(fleet.devices) - meters) * 5 + meters * 3))
     print(
         f"devices {len(fleet.devices)}, {a.days:g} days at {a.resolution_s} s: "
-        f"{n:,} readings (~{samples:,} samples)\n"
+        f"{n:,} readings ({samples:,} samples)\n"
         f"model build {t_model:.1f} s; backfill {t_fill:.1f} s "
         f"({n / t_fill:,.0f} readings/s); total {t_model + t_fill:.1f} s; "
         f"store {stats['bytes'] / 1e6:.0f} MB"
