@@ -15,7 +15,7 @@ from core.config import Config
 from core.reading import Reading
 from core.store import SqliteStore, StoreError
 from tests.mqtt.helpers import Publisher, StatusWatcher, load, payload, wait_for
-from tests.servers import Mosquitto, require_binary
+from tests.servers import Mosquitto, free_port, require_binary
 
 
 @pytest.fixture
@@ -222,5 +222,105 @@ def test_username_and_password_from_the_environment(
         monkeypatch.delenv("PVLEDGER_TEST_MQTT_PW")
         with pytest.raises(RuntimeError, match="PVLEDGER_TEST_MQTT_PW"):
             MqttIngest(cfg).open(store, Metrics())
+    finally:
+        broker.stop()
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run([require_binary("openssl"), *args], cwd=cwd, check=True, capture_output=True)
+
+
+def _make_ca_and_server_cert(folder: Path, name: str) -> None:
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        f"{name}-ca.key",
+        "-out",
+        f"{name}-ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        f"/CN={name} test CA",
+        cwd=folder,
+    )
+    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    _openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        f"{name}.key",
+        "-out",
+        f"{name}.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+        cwd=folder,
+    )
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        f"{name}.csr",
+        "-CA",
+        f"{name}-ca.crt",
+        "-CAkey",
+        f"{name}-ca.key",
+        "-CAcreateserial",
+        "-out",
+        f"{name}.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+        cwd=folder,
+    )
+
+
+def test_tls_listener_with_the_configured_ca(tmp_path: Path, store: SqliteStore) -> None:
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    _make_ca_and_server_cert(certs, "broker")
+    _make_ca_and_server_cert(certs, "other")  # a CA that did not sign the broker
+    tls_port = free_port()
+    broker = Mosquitto(
+        tmp_path / "tls",
+        extra_conf=(
+            f"listener {tls_port} 127.0.0.1\ncafile {certs / 'broker-ca.crt'}\n"
+            f"certfile {certs / 'broker.crt'}\nkeyfile {certs / 'broker.key'}\n"
+        ),
+    )
+    broker.workdir.mkdir()
+    broker.start()
+    try:
+        wrong = load(
+            tmp_path,
+            mqtt_port=tls_port,
+            mqtt_extra=f", tls: {{ca_file: '{certs / 'other-ca.crt'}'}}",
+        )
+        ing = MqttIngest(wrong)
+        ing.open(store, Metrics())
+        try:
+            assert not ing.wait_connected(1.5)  # the broker's certificate is not trusted
+        finally:
+            ing.close()
+        cfg = load(
+            tmp_path,
+            mqtt_port=tls_port,
+            mqtt_extra=f", tls: {{ca_file: '{certs / 'broker-ca.crt'}'}}",
+        )
+        ing = _run(cfg, store)
+        pub = Publisher(broker.port)  # a logger on the plain LAN listener
+        try:
+            pub.publish("pv/dongpi/v-0", payload("v-0-log", 3))
+            pub.wait_acked(1)
+            wait_for(lambda: len(_energy(store)) == 1, 10, "reading over TLS")
+        finally:
+            pub.close()
+            ing.close()
     finally:
         broker.stop()
