@@ -143,7 +143,11 @@ class ModbusSide:
             ignore_missing_devices=True,
             trace_packet=partial(self.trace, units, False),
         )
-        await srv.serve_forever(background=True)
+        try:
+            await srv.serve_forever(background=True)
+        except RuntimeError:
+            msg = f"cannot listen on 127.0.0.1:{port} (in use by another process?)"
+            raise SystemExit(msg) from None
         self.servers[port] = srv
 
     def refused_ports(self) -> set[int]:
