@@ -166,14 +166,17 @@ class Sun:
         r, s = self.day(t)
         return r + margin_ms <= t <= s - margin_ms
 
-    def minutes_up(self, a: int, b: int, margin_ms: int = 0) -> float:
-        """Minutes of [a, b] inside sunrise+margin .. sunset-margin."""
+    def minutes_up(
+        self, a: int, b: int, margin_ms: int = 0, end_margin_ms: int | None = None
+    ) -> float:
+        """Minutes of [a, b] inside sunrise+margin .. sunset-end_margin (default margin)."""
+        end_margin_ms = margin_ms if end_margin_ms is None else end_margin_ms
         total = 0.0
         t = a
         while t < b:
             r, s = self.day(t)
             d_end = int(solar.local_day_start_ms(t, self.cfg.site.tz)) + DAY
-            lo, hi = max(t, r + margin_ms), min(b, s - margin_ms, d_end)
+            lo, hi = max(t, r + margin_ms), min(b, s - end_margin_ms, d_end)
             if hi > lo:
                 total += (hi - lo) / MIN
             t = d_end
@@ -277,7 +280,8 @@ def report(cfg, planned: list[Planned], alerts: list[Alert], sun: Sun, store, st
             want = [a for a in alerts if a.kind == "comm_lost" and a.device in fdevs]
             interval = cfg.device_index[p.subject][1].interval_s
             need = max(1800, 3 * interval) / 60 + 15
-            observable = sun.minutes_up(f.start_ms, f_end) >= need
+            # silence counts from sunrise + 30 min (loggers wake with the light)
+            observable = sun.minutes_up(f.start_ms, f_end, HOUR // 2, 0) >= need
             unit = "daylight min"
         elif p.kind == "degrade":
             want = [a for a in alerts if a.kind == "low_performance" and a.station in fstations]
@@ -289,7 +293,7 @@ def report(cfg, planned: list[Planned], alerts: list[Alert], sun: Sun, store, st
             unit = "daylight min"
         else:
             want = [a for a in alerts if a.kind == "gateway_silent" and a.subject == p.subject]
-            observable = sun.minutes_up(f.start_ms, f_end) >= 45
+            observable = sun.minutes_up(f.start_ms, f_end, HOUR // 2, 0) >= 45
             unit = "daylight min"
         hit = [a for a in want if f.start_ms <= a.fired_ms <= f_end + HOUR]
         hit.sort(key=lambda a: a.fired_ms)

@@ -240,7 +240,8 @@ def main() -> None:
     add("alerts:")
     add("  language: zh")
     add("  rules:")
-    add("    - {kind: comm_lost, for_s: 1800}")
+    # silence counts from sunrise + 30 min (loggers wake with the light) to sunset
+    add("    - {kind: comm_lost, for_s: 1800, window_margin_s: 1800}")
     # 45 min of zero + at most one poll and one evaluation (5 min each): told within the hour
     add(f"    - {{kind: no_output, for_s: 2700, peer_min_share: {q('20')}}}")
     add(f"    - {{kind: low_performance, peer_median_share: {q('60')}, days: 3}}")
@@ -249,7 +250,7 @@ def main() -> None:
     # a grid outage drops inverters to exactly 0 W (anti-islanding); a dark local cloud
     # leaves ~1 % of nameplate: a tight zero keeps the two apart
     add(f"    - {{kind: village_outage, for_s: 900, zero_power_share: {q('0.2')}}}")
-    add("    - {kind: gateway_silent, for_s: 1800}")
+    add("    - {kind: gateway_silent, for_s: 1800, window_margin_s: 1800}")
     add("  notify:")
     add("    - {type: mqtt, topic: pvledger/alerts}")
     (ROOT / "config.yaml").write_text("\n".join(out) + "\n", encoding="utf-8")

@@ -240,27 +240,35 @@ class Engine:
             suppressed=hold,
         )
 
+    @staticmethod
+    def _silence(
+        snap: Snapshot, last: int | None, grace_s: float, daylight_only: bool, margin_s: float
+    ) -> tuple[rules.Condition | None, bool]:
+        """(condition, hold) for a silent device or gateway.
+
+        With daylight_only, silence counts from sunrise + margin (loggers wake late)
+        until sunset; outside that an open alert is only held while the silence lasts.
+        """
+        if daylight_only:
+            count_from = snap.rise_ms + int(margin_s * 1000)
+            if count_from <= snap.now_ms <= snap.set_ms:
+                cond = rules.comm_lost(last, snap.now_ms, grace_s, count_from_ms=count_from)
+                if cond is not None:
+                    return cond, False
+            return rules.comm_lost(last, snap.now_ms, grace_s), True
+        return rules.comm_lost(last, snap.now_ms, grace_s), False
+
     def _comm_lost(self, snap: Snapshot) -> list[Finding]:
         out = []
-        daylight = snap.rise_ms <= snap.now_ms <= snap.set_ms
         for d in self.fleet.devices.values():
             r = self.fleet.rule("comm_lost", d.station)
             if r is None:
                 continue
             grace = 2 * d.interval_s + 60
-            last = snap.last_good_ms.get(d.id)
             for_s = max(r.for_s, r.poll_multiple * d.interval_s)
-            if r.daylight_only and not daylight:
-                cond = rules.comm_lost(last, snap.now_ms, grace)
-                hold = True
-            else:
-                cond = rules.comm_lost(
-                    last,
-                    snap.now_ms,
-                    grace,
-                    count_from_ms=snap.rise_ms if r.daylight_only else None,
-                )
-                hold = False
+            cond, hold = self._silence(
+                snap, snap.last_good_ms.get(d.id), grace, r.daylight_only, r.window_margin_s
+            )
             if cond is not None:
                 out.append(
                     self._finding(
@@ -274,17 +282,11 @@ class Engine:
         r = self.fleet.rule("gateway_silent")
         if r is None:
             return out
-        daylight = snap.rise_ms <= snap.now_ms <= snap.set_ms
         for gw, devs in self.fleet.gateway_devices.items():
             lasts = [snap.last_good_ms[d] for d in devs if d in snap.last_good_ms]
-            last = max(lasts) if lasts else None
             grace = 2 * max(self.fleet.devices[d].interval_s for d in devs) + 60
-            hold = r.daylight_only and not daylight
-            cond = rules.comm_lost(
-                last,
-                snap.now_ms,
-                grace,
-                count_from_ms=snap.rise_ms if (r.daylight_only and not hold) else None,
+            cond, hold = self._silence(
+                snap, max(lasts) if lasts else None, grace, r.daylight_only, r.window_margin_s
             )
             if cond is not None:
                 seen = {**cond.seen, "devices": len(devs)}

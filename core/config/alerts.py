@@ -41,7 +41,9 @@ class Rule(Section):
     daylight_only: bool = True
     #: no_output / village_outage: power at or below this share of capacity counts as zero
     zero_power_share: PercentStr = Decimal("1")
-    #: no_output / village_outage: only inside sunrise + margin .. sunset - margin [s]
+    #: no_output / village_outage / device_fault: only inside sunrise + margin .. sunset -
+    #: margin; comm_lost / gateway_silent (daylight_only): silence counts from sunrise +
+    #: margin until sunset [s]
     window_margin_s: float = Field(default=3600, ge=0, le=6 * 3600)
     #: no_output: village peers must produce at least this share of their clear-sky
     #: expectation (kWp-normalised); village_outage: the other villages must

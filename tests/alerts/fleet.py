@@ -77,13 +77,13 @@ def write_config(
         "  rules:\n"
         + (
             rules
-            or "    - {kind: comm_lost, for_s: 1800}\n"
+            or "    - {kind: comm_lost, for_s: 1800, window_margin_s: 1800}\n"
             '    - {kind: no_output, for_s: 3600, peer_min_share: "20"}\n'
             '    - {kind: low_performance, peer_median_share: "60", days: 3}\n'
             "    - {kind: device_fault, for_s: 0}\n"
             "    - {kind: counter_anomaly, for_s: 0}\n"
             '    - {kind: village_outage, for_s: 900, zero_power_share: "0.2"}\n'
-            "    - {kind: gateway_silent, for_s: 1800}"
+            "    - {kind: gateway_silent, for_s: 1800, window_margin_s: 1800}"
         ).rstrip("\n")
     )
     if notify:

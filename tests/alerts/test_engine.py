@@ -255,3 +255,34 @@ def test_device_fault_and_counter_anomaly(tmp_path: Path):
     finally:
         eng.db.close()
         store.close()
+
+
+def test_comm_lost_held_overnight_and_late_waking_loggers_are_quiet(tmp_path: Path):
+    cfg = write_config(tmp_path)
+    day2 = "2018-07-11"
+    lost, back = local_ms(DAY, "15:00"), local_ms(day2, "10:00")
+    asleep = (local_ms(DAY, "19:20"), local_ms(day2, "06:15"))  # loggers sleep in the dark
+
+    def share(sid, t):
+        if asleep[0] <= t < asleep[1] or (sid == "s-b2" and lost <= t < back):
+            return None
+        return 0.8
+
+    store = fill(cfg, local_ms(DAY, "05:00"), local_ms(day2, "11:00"), share)
+    eng = engine(cfg, store)
+    try:
+        events = run(eng, every("15:00", "16:00"))
+        assert [(e.event, e.payload["subject"]) for e in events] == [("firing", "s-b2-log")]
+        # held overnight (a reminder while it is light, none in the dark); the loggers
+        # that sleep in the dark and wake 40 min after sunrise are not comm_lost
+        evening = run(eng, every("19:00", "23:50", 30))
+        assert [(e.event, e.payload["subject"]) for e in evening] == [("reminder", "s-b2-log")]
+        assert evening[0].ts_ms == local_ms(DAY, "19:00")  # before sunset (19:14)
+        morning = run(eng, every("00:00", "09:50", 10), day2)
+        assert {(e.event, e.payload["subject"]) for e in morning} == {("reminder", "s-b2-log")}
+        assert min(e.ts_ms for e in morning) > local_ms(day2, "06:00")  # not in the dark
+        events = run(eng, every("10:00", "10:40"), day2)
+        assert [(e.event, e.payload["subject"]) for e in events] == [("resolved", "s-b2-log")]
+    finally:
+        eng.db.close()
+        store.close()
