@@ -162,8 +162,13 @@ class ModbusSide:
         return out
 
     async def watch(self, stop: asyncio.Event) -> None:
-        """Re-read faults; close/reopen ports for connection-refused faults."""
+        """Re-read faults; close/reopen ports for connection-refused faults; stop when the
+        parent simulator is gone (killed without a chance to stop us)."""
+        parent = os.getppid()
         while not stop.is_set():
+            if os.getppid() != parent:
+                log.warning("parent simulator gone; stopping")
+                return
             self.reload_faults()
             refused = self.refused_ports()
             for port in refused - self._refused:
