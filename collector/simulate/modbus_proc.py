@@ -79,7 +79,10 @@ class ModbusSide:
     def _image(self, idx: int) -> dict:
         now_wall = time.monotonic()
         hit = self._cache.get(idx)
-        if hit and now_wall - hit[0] < 0.2:
+        # a real inverter refreshes its registers every second or two: keep an image at
+        # most 2 simulated seconds (and 0.2 wall seconds), so accelerated time does not
+        # turn the cache into minutes of stale counters that then jump
+        if hit and now_wall - hit[0] < min(0.2, 2.0 / self.clock.factor):
             return hit[1]
         dev = self.fleet.devices[idx]
         t = self.clock.now_ms()
