@@ -1,0 +1,117 @@
+"""`pvledger demo` end to end (issue 8): exit 0, the alert shown, the files and the report,
+and no process left behind, also when interrupted with Ctrl-C."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pvledger.report import yuan
+from tests.conftest import ROOT
+from tests.servers import require_binary
+
+FAST = ["--speed", "180", "--live-s", "20"]
+
+
+def leftovers(marker: str) -> list[str]:
+    """Command lines of live processes that mention marker (the demo's folder)."""
+    out = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+            state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
+        except OSError:
+            continue
+        cmd = raw.replace(b"\0", b" ").decode(errors="replace")
+        if marker in cmd and state != "Z":
+            out.append(cmd)
+    return out
+
+
+def demo(out: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pvledger",
+            "-c",
+            str(ROOT / "config.yaml"),
+            "demo",
+            "--out",
+            str(out),
+            *FAST,
+            *extra,
+        ],
+        cwd=out.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+def test_demo_runs_end_to_end_and_leaves_files_and_report(tmp_path: Path) -> None:
+    require_binary("mosquitto")  # the demo would fall back to amqtt; CI has Mosquitto
+    out = tmp_path / "out"
+    proc = demo(out)
+    stdout, _ = proc.communicate(timeout=400)
+    assert proc.returncode == 0, stdout[-4000:]
+    assert "firing: no_output s-hh-0042-log" in stdout, stdout[-4000:]
+    assert "every check passed" in stdout
+    names = {p.name for p in out.iterdir()}
+    period = (
+        next(n for n in names if n.startswith("stations-"))
+        .removeprefix("stations-")
+        .removesuffix(".csv")
+    )
+    for stem in ("stations", "households", "cooperatives", "villages"):
+        assert f"{stem}-{period}.csv" in names
+    assert f"payouts-{period}.xlsx" in names and "report.html" in names
+    assert leftovers(str(out)) == []
+
+    # the report shows what the payout files say, to the fen
+    with open(out / f"villages-{period}.csv", encoding="utf-8-sig") as f:
+        pools = list(csv.DictReader(f))
+    dongpi = sum(int(r["amount_fen"]) for r in pools if r["village_id"] == "dongpi")
+    assert dongpi > 0
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "东陂村" in page and yuan(dongpi) in page
+    assert "s-hh-0042" in page  # the stopped station is listed with its open alert
+    assert (
+        page.count("<svg") == 2
+        and "<script" not in page
+        and "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    )
+    with open(out / f"households-{period}.csv", encoding="utf-8-sig") as f:
+        top = max(int(r["amount_fen"]) for r in csv.DictReader(f))
+    assert yuan(top) in page
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_demo_and_every_process_it_started(tmp_path: Path) -> None:
+    require_binary("mosquitto")
+    out = tmp_path / "out"
+    proc = demo(out, "--days", "1")
+    assert proc.stdout is not None
+    seen = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        seen.append(line)
+        if line.strip().startswith("live") or not line:
+            break
+    assert any(s.strip().startswith("live") for s in seen), "".join(seen)
+    assert leftovers(str(out)), "the live phase should have started processes"
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert leftovers(str(out)) == []
