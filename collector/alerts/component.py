@@ -51,6 +51,7 @@ class AlertsComponent:
         self._job: Any = None
         self._clock: Clock = Clock()
         self._busy = threading.Lock()
+        self._metrics: Any = None
 
     async def start(self, ctx: Any) -> None:
         """Open the lifecycle database and schedule the evaluation job."""
@@ -66,6 +67,14 @@ class AlertsComponent:
             # alerts failing to start must not stop the collection of readings
             log.exception("alerts disabled: cannot open their store or database")
             return
+        self._metrics = getattr(ctx, "metrics", None)
+        if self._metrics is not None:
+            self._metrics.describe(
+                "pvledger_alert_evaluations_total", "counter", "alert evaluations run"
+            )
+            self._metrics.gauge_callback(
+                "pvledger_alerts_open", "open alerts by state and kind", self._open_counts
+            )
         every_s = ctx.clock.sleep_s(self.config.alerts.evaluate_every_s)
         self._job = ctx.scheduler.add_job(
             self.tick, "interval", seconds=max(every_s, 0.2), id="alerts", name="alerts"
@@ -77,10 +86,26 @@ class AlertsComponent:
             return
         try:
             self.engine.step(self._clock.now_ms())
+            if self._metrics is not None:
+                self._metrics.inc("pvledger_alert_evaluations_total")
         except Exception:
             log.exception("alert evaluation failed")
         finally:
             self._busy.release()
+
+    def _open_counts(self) -> dict[tuple[tuple[str, str], ...], float]:
+        """Open alerts per (state, kind), for the scrape (every kind listed, zeros too)."""
+        out: dict[tuple[tuple[str, str], ...], float] = {}
+        engine = self.engine
+        if engine is None:
+            return out
+        for state in ("pending", "firing"):
+            for kind in sorted(engine.kinds):
+                out[(("kind", kind), ("state", state))] = 0.0
+        for a in engine.db.open_alerts():
+            key = (("kind", a.kind), ("state", a.state))
+            out[key] = out.get(key, 0.0) + 1
+        return out
 
     async def stop(self) -> None:
         """Remove the job and close what was opened."""
