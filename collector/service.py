@@ -133,12 +133,17 @@ class Service:
             await self._stop.wait()
             log.info("stopping")
         finally:
-            self.scheduler.shutdown(wait=False)
+            # no new runs, but let a job already running finish inside its component's
+            # stop(): shutting the scheduler down first would cancel it mid-run
+            if self.scheduler.running:
+                self.scheduler.pause()
             for comp in reversed(started):
                 try:
                     await comp.stop()
                 except Exception:
                     log.exception("stopping %s failed", comp.name)
+            if self.scheduler.running:
+                self.scheduler.shutdown(wait=False)
             if install_signals:
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     loop.remove_signal_handler(sig)

@@ -89,10 +89,15 @@ class Engine:
             kinds.discard("gateway_silent")  # a gateway cannot see its own silence
         self.kinds = kinds
         self._snap: Snapshot | None = None
+        #: first evaluation on a gateway: silence from before it is the gateway's own
+        #: downtime (the county's gateway_silent), not a device's lost communication
+        self.started_ms: int | None = None
 
     # -- one evaluation ------------------------------------------------------------------
     def step(self, now_ms: int) -> list[Event]:
         """Evaluate, advance the lifecycle, deliver what is owed; returns the new events."""
+        if self.started_ms is None and not self.county:
+            self.started_ms = now_ms
         findings = self.evaluate(now_ms)
         clear = {k: (r.clear_s if (r := self.fleet.rule(k)) else 0.0) for k in self.kinds}
         events = self.db.apply(
@@ -242,21 +247,28 @@ class Engine:
 
     @staticmethod
     def _silence(
-        snap: Snapshot, last: int | None, grace_s: float, daylight_only: bool, margin_s: float
+        snap: Snapshot,
+        last: int | None,
+        grace_s: float,
+        daylight_only: bool,
+        margin_s: float,
+        floor_ms: int | None = None,
     ) -> tuple[rules.Condition | None, bool]:
         """(condition, hold) for a silent device or gateway.
 
         With daylight_only, silence counts from sunrise + margin (loggers wake late)
         until sunset; outside that an open alert is only held while the silence lasts.
+        Silence before floor_ms (when this gateway started collecting) never counts.
         """
         if daylight_only:
             count_from = snap.rise_ms + int(margin_s * 1000)
             if count_from <= snap.now_ms <= snap.set_ms:
-                cond = rules.comm_lost(last, snap.now_ms, grace_s, count_from_ms=count_from)
+                start = max(count_from, floor_ms) if floor_ms is not None else count_from
+                cond = rules.comm_lost(last, snap.now_ms, grace_s, count_from_ms=start)
                 if cond is not None:
                     return cond, False
-            return rules.comm_lost(last, snap.now_ms, grace_s), True
-        return rules.comm_lost(last, snap.now_ms, grace_s), False
+            return rules.comm_lost(last, snap.now_ms, grace_s, count_from_ms=floor_ms), True
+        return rules.comm_lost(last, snap.now_ms, grace_s, count_from_ms=floor_ms), False
 
     def _comm_lost(self, snap: Snapshot) -> list[Finding]:
         out = []
@@ -267,7 +279,12 @@ class Engine:
             grace = 2 * d.interval_s + 60
             for_s = max(r.for_s, r.poll_multiple * d.interval_s)
             cond, hold = self._silence(
-                snap, snap.last_good_ms.get(d.id), grace, r.daylight_only, r.window_margin_s
+                snap,
+                snap.last_good_ms.get(d.id),
+                grace,
+                r.daylight_only,
+                r.window_margin_s,
+                self.started_ms,
             )
             if cond is not None:
                 out.append(

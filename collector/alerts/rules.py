@@ -257,14 +257,24 @@ def counter_anomaly(
 ) -> Condition | None:
     """An energy counter [Wh] going backwards, or rising faster than nameplate allows.
 
-    A rise between two readings above capacity_w × hours × jump_factor + slack_wh
-    is a jump (slack absorbs counter resolution). The newest anomaly in the
-    series is reported; the condition clears once it leaves the window.
+    A rise above capacity_w × hours × jump_factor + slack_wh is a jump (slack
+    absorbs counter resolution). Devices refresh their registers in steps, so a
+    counter may repeat a value for several readings and then catch up: the hours
+    of a rise count from the last reading before the previous value was first
+    seen (a stale value may have been reached any time after it). The newest
+    anomaly in the series is reported; the condition clears once it leaves the
+    window.
     """
     found: Condition | None = None
+    # timestamp of the last reading before the current run of equal values
+    before_run_ms: int | None = None
     for a, b in itertools.pairwise(energy):
-        dt_h = (b.ts_ms - a.ts_ms) / 3_600_000
+        if before_run_ms is None:
+            before_run_ms = a.ts_ms
+        dt_h = (b.ts_ms - before_run_ms) / 3_600_000
         rise = b.value - a.value
+        if rise != 0:
+            before_run_ms = a.ts_ms
         if rise < 0:
             found = Condition(
                 b.ts_ms, {"anomaly": "backwards", "from_wh": int(a.value), "to_wh": int(b.value)}

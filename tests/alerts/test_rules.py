@@ -143,6 +143,16 @@ def test_counter_anomaly_backwards_and_jump():
     )
 
 
+def test_counter_that_repeats_then_catches_up_is_not_a_jump():
+    # registers refreshed every few minutes: 1000 repeated for 3 readings, then the
+    # energy of those minutes at once; 190 Wh over 4 minutes at 3 kW is plausible
+    steady = series([950, 1000, 1000, 1000, 1190])
+    assert rules.counter_anomaly(steady, capacity_w=3000, jump_factor=1.5) is None
+    # without the repeats the window is two minutes (from 950): 300 Wh is a jump
+    c = rules.counter_anomaly(series([950, 1000, 1300]), capacity_w=3000, jump_factor=1.5)
+    assert c is not None and c.seen["anomaly"] == "jump"
+
+
 def test_village_outage_all_down_while_others_produce():
     down = {"a": T0 - 30 * MIN, "b": T0 - 20 * MIN, "c": T0 - 25 * MIN}
     kw = dict(
