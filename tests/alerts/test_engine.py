@@ -12,6 +12,7 @@ from collector.alerts.engine import Engine
 from collector.alerts.state import AlertDb
 from core import solar
 from core.config import Config
+from core.store import SqliteStore
 from tests.alerts.fleet import LAT, LON, fill, local_ms, write_config
 
 DAY = "2018-07-10"
@@ -140,6 +141,44 @@ def test_comm_lost_after_its_time(tmp_path: Path):
     finally:
         eng.db.close()
         store.close()
+
+
+def test_a_gateway_counts_silence_from_when_it_started_collecting(tmp_path: Path):
+    # the history stops at 10:00 for everyone: the gateway itself was down (the county's
+    # gateway_silent tells that story). From 11:00 it collects again and every device
+    # answers but s-b2: s-b2 gets its full time from 11:00 before it is called lost.
+    cfg = write_config(tmp_path)
+    down, back = local_ms(DAY, "10:00"), local_ms(DAY, "11:00")
+
+    def share(sid: str, t: int) -> float | None:
+        silent = down <= t < back or (sid == "s-b2" and t >= down)
+        return None if silent else 0.8
+
+    store = fill(cfg, local_ms(DAY, "05:00"), local_ms(DAY, "12:30"), share)
+    eng = engine(cfg, store)
+    try:
+        assert fired(run(eng, every("11:00", "11:25"))) == []
+        later = run(eng, every("11:30", "12:30"))
+        assert [(e.payload["kind"], e.payload["subject"]) for e in fired(later)] == [
+            ("comm_lost", "s-b2-log")
+        ]
+    finally:
+        eng.db.close()
+        store.close()
+    # the county side did not start the devices: its watcher counts from the last reading
+    county = Engine(
+        cfg,
+        SqliteStore(cfg.resolve(cfg.storage.path), timezone="Asia/Shanghai"),
+        AlertDb(tmp_path / "county-alerts.db"),
+        county=True,
+    )
+    try:
+        assert ("comm_lost", "s-b2-log") in [
+            (e.payload["kind"], e.payload["subject"]) for e in fired(run(county, ["11:00"]))
+        ]
+    finally:
+        county.db.close()
+        county.store.close()
 
 
 def test_village_outage_is_one_incident(tmp_path: Path):
