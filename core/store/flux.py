@@ -13,16 +13,13 @@ from zoneinfo import ZoneInfo
 from influxdb_client import InfluxDBClient
 
 from core.reading import Sample
-from core.store.base import DayBounds, StoreError
+from core.store.base import StoreError
 from core.store.lineproto import QUALITY_SUFFIX
 from core.store.victoriametrics import (
     MEASUREMENTS,
     Collected,
+    DerivedReads,
     collect_point,
-    daily_of,
-    day_start_ms,
-    latest_of,
-    next_day,
     to_samples,
 )
 
@@ -59,7 +56,7 @@ def flux_query(
     return f'from(bucket: "{bucket}")\n  |> range(start: {start}{stop}){filters}'
 
 
-class FluxReader:
+class FluxReader(DerivedReads):
     """Reads raw points with Flux from InfluxDB 2.x."""
 
     def __init__(self, client: InfluxDBClient, *, bucket: str, timezone: str = "Asia/Shanghai"):
@@ -101,29 +98,6 @@ class FluxReader:
                     out, rec.get_measurement(), rec.get_field(), tags, ts, rec.get_value()
                 )
         return to_samples(out)
-
-    def latest(
-        self, *, stations: Sequence[str] | None = None, devices: Sequence[str] | None = None
-    ) -> list[Sample]:
-        """Newest sample of each series."""
-        return latest_of(self.series(stations=stations, devices=devices))
-
-    def daily(
-        self,
-        *,
-        fields: Sequence[str],
-        start_day: int,
-        end_day: int,
-        stations: Sequence[str] | None = None,
-    ) -> list[DayBounds]:
-        """First/last good value per series and local day."""
-        samples = self.series(
-            stations=stations,
-            fields=fields,
-            start_ms=day_start_ms(start_day, self.tz),
-            end_ms=day_start_ms(next_day(end_day), self.tz),
-        )
-        return daily_of(samples, self.tz)
 
     def close(self) -> None:
         """The client is closed by the store's writer."""

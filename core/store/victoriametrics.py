@@ -131,7 +131,43 @@ def export_selector(
     return "{" + ",".join(parts) + "}"
 
 
-class ExportReader:
+class DerivedReads:
+    """latest() and daily() computed from series(), for readers of remote databases.
+
+    Subclasses give ``series(...)`` and ``tz``. Reads every sample in range: fine for
+    a county, see docs/forwarding.md.
+    """
+
+    tz: ZoneInfo
+
+    def series(self, **kw: object) -> list[Sample]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def latest(
+        self, *, stations: Sequence[str] | None = None, devices: Sequence[str] | None = None
+    ) -> list[Sample]:
+        """Newest sample of each series."""
+        return latest_of(self.series(stations=stations, devices=devices))
+
+    def daily(
+        self,
+        *,
+        fields: Sequence[str],
+        start_day: int,
+        end_day: int,
+        stations: Sequence[str] | None = None,
+    ) -> list[DayBounds]:
+        """First/last good value per series and local day."""
+        samples = self.series(
+            stations=stations,
+            fields=fields,
+            start_ms=day_start_ms(start_day, self.tz),
+            end_ms=day_start_ms(next_day(end_day), self.tz),
+        )
+        return daily_of(samples, self.tz)
+
+
+class ExportReader(DerivedReads):
     """Reads raw samples from VictoriaMetrics' export API."""
 
     def __init__(
@@ -192,29 +228,6 @@ class ExportReader:
     def series(self, **kw: object) -> list[Sample]:
         """Samples matching the filters (see Store.series)."""
         return to_samples(self.export(**kw))  # type: ignore[arg-type]
-
-    def latest(
-        self, *, stations: Sequence[str] | None = None, devices: Sequence[str] | None = None
-    ) -> list[Sample]:
-        """Newest sample of each series (reads every sample: fine for a county, see docs)."""
-        return latest_of(self.series(stations=stations, devices=devices))
-
-    def daily(
-        self,
-        *,
-        fields: Sequence[str],
-        start_day: int,
-        end_day: int,
-        stations: Sequence[str] | None = None,
-    ) -> list[DayBounds]:
-        """First/last good value per series and local day."""
-        samples = self.series(
-            stations=stations,
-            fields=fields,
-            start_ms=day_start_ms(start_day, self.tz),
-            end_ms=day_start_ms(next_day(end_day), self.tz),
-        )
-        return daily_of(samples, self.tz)
 
     def count(self, selector: str, start_ms: int = 0) -> int:
         """Number of raw samples of a selector (tests and checks: duplicates show here)."""
