@@ -470,45 +470,7 @@ def _references(
         )
 
     if allocation is not None:
-        for i, hr in enumerate(allocation.household):
-            for j, w in enumerate(hr.withholdings):
-                if w.household not in hh_ids:
-                    col.add(
-                        ("allocation", "household", i, "withholdings", j, "household"),
-                        f"unknown household {w.household!r}",
-                        "use an id from households",
-                    )
-        for i, cr in enumerate(allocation.cooperative):
-            for c in cr.cooperatives or ():
-                if c not in coop_ids:
-                    col.add(
-                        ("allocation", "cooperative", i, "cooperatives"),
-                        f"unknown cooperative {c!r}",
-                        "use an id from cooperatives:",
-                    )
-        for i, vr in enumerate(allocation.village):
-            for v in vr.villages or ():
-                if v not in village_ids:
-                    col.add(
-                        ("allocation", "village", i, "villages"),
-                        f"unknown village {v!r}",
-                        "use an id from villages:",
-                    )
-            for j, p in enumerate(vr.posts):
-                if p.village not in village_ids:
-                    col.add(
-                        ("allocation", "village", i, "posts", j, "village"),
-                        f"unknown village {p.village!r}",
-                        "use an id from villages:",
-                    )
-            if vr.legacy_beneficiary_share:
-                for h in vr.legacy_beneficiary_share.households:
-                    if h not in hh_ids:
-                        col.add(
-                            ("allocation", "village", i, "legacy_beneficiary_share"),
-                            f"unknown household {h!r}",
-                            "use an id from households",
-                        )
+        _allocation_refs(col, allocation, hh_ids, coop_ids, village_ids)
     if alerts is not None:
         station_ids = {s.id for _, s in stations}
         for i, r in enumerate(alerts.rules):
@@ -519,6 +481,49 @@ def _references(
                         f"unknown station {sid!r}",
                         "use an id from stations:",
                     )
+
+
+def _known(col: _Collector, kp: KeyPath, ident: str, known: Any, what: str, where: str) -> None:
+    """Report ident when it is not among the known ids of its kind."""
+    if ident not in known:
+        col.add(kp, f"unknown {what} {ident!r}", f"use an id from {where}")
+
+
+def _allocation_refs(
+    col: _Collector, allocation: Allocation, hh_ids: Any, coop_ids: Any, village_ids: Any
+) -> None:
+    """Every household, cooperative and village named by an allocation rule exists."""
+    base = ("allocation",)
+    for i, hr in enumerate(allocation.household):
+        for j, w in enumerate(hr.withholdings):
+            _known(
+                col,
+                (*base, "household", i, "withholdings", j, "household"),
+                w.household,
+                hh_ids,
+                "household",
+                "households",
+            )
+    for i, cr in enumerate(allocation.cooperative):
+        for c in cr.cooperatives or ():
+            _known(
+                col,
+                (*base, "cooperative", i, "cooperatives"),
+                c,
+                coop_ids,
+                "cooperative",
+                "cooperatives:",
+            )
+    for i, vr in enumerate(allocation.village):
+        kp = (*base, "village", i)
+        for v in vr.villages or ():
+            _known(col, (*kp, "villages"), v, village_ids, "village", "villages:")
+        for j, p in enumerate(vr.posts):
+            _known(
+                col, (*kp, "posts", j, "village"), p.village, village_ids, "village", "villages:"
+            )
+        for h in vr.legacy_beneficiary_share.households if vr.legacy_beneficiary_share else ():
+            _known(col, (*kp, "legacy_beneficiary_share"), h, hh_ids, "household", "households")
 
 
 def _unique(
