@@ -17,6 +17,7 @@ def open_sink(config: Config) -> Store:
     st = config.storage
     if st.backend == "sqlite":
         return SqliteStore(config.resolve(st.path), timezone=config.site.timezone)
-    from collector.forward.outbox import Outbox  # noqa: PLC0415 - only for remote backends
+    # imported here: only remote backends need the outbox
+    from collector.forward.outbox import Outbox
 
     return Outbox.for_config(config)

@@ -42,6 +42,7 @@ import numpy as np
 import yaml
 
 from core.config import Config, load_config
+from core.processes import free_port, stop_process, wait_port
 from core.store import open_store
 from core.store.base import Store
 from pvledger.report import ReportData, render_report, yuan
@@ -73,29 +74,6 @@ class DemoOptions:
     seed: int = 1
 
 
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 now."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, timeout_s: float, proc: subprocess.Popen | None = None) -> None:
-    """Block until 127.0.0.1:port accepts, or fail (early if proc died)."""
-    import socket
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise DemoFailed(f"{proc.args[0]} exited with {proc.returncode} before listening")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.05)
-    raise DemoFailed(f"nothing listens on 127.0.0.1:{port} after {timeout_s:.0f} s")
-
-
 class Processes:
     """Child processes started by the demo; all stopped (SIGTERM, then SIGKILL) on close."""
 
@@ -115,14 +93,7 @@ class Processes:
 
     def stop(self, proc: subprocess.Popen, timeout_s: float = 20) -> int | None:
         """Stop one process gracefully; returns its exit code."""
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
-        return proc.returncode
+        return stop_process(proc, timeout_s)
 
     def close(self) -> None:
         """Stop everything still running, newest first."""
@@ -574,7 +545,7 @@ def run_demo(opts: DemoOptions) -> int:
             )
             say(f"demo finished in {time.monotonic() - t_begin:.0f} s")
             return 0
-        except DemoFailed as exc:
+        except (DemoFailed, TimeoutError, RuntimeError) as exc:
             log.error("%s", exc)
             return 1
         finally:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -20,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from core.processes import free_port, stop_process, wait_port
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -32,42 +32,15 @@ INSTALL_HINT = {
 
 def require_binary(name: str) -> str:
     """Path of a server binary; skip (or fail in CI) when it is not installed."""
-    path = shutil.which(name) or (f"/usr/sbin/{name}" if os.path.exists(f"/usr/sbin/{name}")
-                                  else None)
+    path = shutil.which(name) or (
+        f"/usr/sbin/{name}" if os.path.exists(f"/usr/sbin/{name}") else None
+    )
     if path is None:
         msg = f"{name} is not installed; install it with: {INSTALL_HINT.get(name, name)}"
         if IN_CI:
             pytest.fail(msg)
         pytest.skip(msg)
     return path
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, timeout_s: float = 10.0) -> None:
-    """Block until something accepts on 127.0.0.1:port."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.02)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout_s} s")
-
-
-def stop_process(proc: subprocess.Popen, timeout_s: float = 10.0) -> None:
-    """SIGTERM, wait, then SIGKILL: never leave a server behind."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
 
 
 @dataclass
@@ -136,21 +109,29 @@ class VictoriaMetrics:
         """Start (or restart) on the same port and data folder."""
         binary = require_binary("victoria-metrics")
         log = open(self.workdir / "vm.log", "ab")  # noqa: SIM115 - closed with the process
-        self.proc = subprocess.Popen([
-            binary, f"-httpListenAddr=127.0.0.1:{self.port}",
-            f"-storageDataPath={self.workdir / 'vmdata'}",
-            "-retentionPeriod=100y",  # the default 1 month drops backfilled history silently
-            "-dedup.minScrapeInterval=1ms",  # replays of the same point count once
-            "-search.latencyOffset=0s", "-loggerLevel=ERROR",
-        ], stdout=log, stderr=log)
+        self.proc = subprocess.Popen(
+            [
+                binary,
+                f"-httpListenAddr=127.0.0.1:{self.port}",
+                f"-storageDataPath={self.workdir / 'vmdata'}",
+                "-retentionPeriod=100y",  # the default 1 month drops backfilled history silently
+                "-dedup.minScrapeInterval=1ms",  # replays of the same point count once
+                "-search.latencyOffset=0s",
+                "-loggerLevel=ERROR",
+            ],
+            stdout=log,
+            stderr=log,
+        )
         log.close()
         wait_port(self.port)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{self.url}/health", timeout=1) as r:
-                    if r.status == 200:
-                        return self
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{self.url}/health", timeout=1) as r,
+            ):
+                if r.status == 200:
+                    return self
             time.sleep(0.05)
         raise TimeoutError("VictoriaMetrics did not become healthy")
 

@@ -4,4 +4,13 @@ Only commands that work are listed; a new command is a new module plus one
 name in COMMANDS.
 """
 
-COMMANDS: tuple[str, ...] = ("check", "revenue", "import_meter", "collect", "readings", "alerts", "simulate", "demo")
+COMMANDS: tuple[str, ...] = (
+    "demo",
+    "check",
+    "simulate",
+    "collect",
+    "readings",
+    "import_meter",
+    "revenue",
+    "alerts",
+)

@@ -1,0 +1,44 @@
+"""Local ports and child processes: find a free port, wait for a listener, stop a child.
+
+Used by `pvledger demo` and by the tests that start real servers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import socket
+import subprocess
+import time
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout_s: float = 10.0, proc: subprocess.Popen | None = None) -> None:
+    """Block until something accepts on 127.0.0.1:port; TimeoutError after timeout_s [s],
+    RuntimeError at once if proc (the server expected to listen) has exited."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode} before listening")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.02)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout_s:.0f} s")
+
+
+def stop_process(proc: subprocess.Popen, timeout_s: float = 10.0) -> int | None:
+    """SIGTERM, wait, then SIGKILL: never leave a child behind; returns its exit code."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+    return proc.returncode
