@@ -10,13 +10,18 @@ from pvledger.report import ReportData, render_report, yuan
 
 def _data() -> ReportData:
     return ReportData(
-        site_name="吉州区", period="2026-10", generated_at="2026-11-29 08:00",
+        site_name="吉州区",
+        period="2026-10",
+        generated_at="2026-11-29 08:00",
         summary=[("stations", "223")],
         village_monthly_kwh={"东陂村": [("2026-10", 9876.4)], "上溪村": [("2026-10", 10234.0)]},
         fleet_daily_kwh=[("2026-10-01", 812.5), ("2026-10-02", 0.0)],
         open_alerts=[("s-hh-0042", "东陂村", "no_output", "2026-11-29 10:05", "0 W for 65 min")],
-        village_pools=[("东陂村", "jobs", 283900), ("东陂村", "projects", 118292),
-                       ("东陂村", "awards", 70974)],
+        village_pools=[
+            ("东陂村", "jobs", 283900),
+            ("东陂村", "projects", 118292),
+            ("东陂村", "awards", 70974),
+        ],
         cooperatives=[("coop-hexia", 1182867, 1182852, 15)],
         top_households=[("张*华", "东陂村", 15412)],
     )
