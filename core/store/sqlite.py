@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from core.reading import MEASUREMENT_PV, Quality, Reading, Sample
 from core.store.base import DayBounds, Store, StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _DAY_MS = 86_400_000
 _HOUR_MS = 3_600_000
 
@@ -38,15 +38,20 @@ CREATE TABLE IF NOT EXISTS daily (
     series INTEGER NOT NULL, day INTEGER NOT NULL,
     first_ts INTEGER, first_value, last_ts INTEGER, last_value,
     seen_ts INTEGER NOT NULL, seen_value, seen_quality INTEGER NOT NULL,
-    PRIMARY KEY (series, day)) WITHOUT ROWID;
+    PRIMARY KEY (day, series)) WITHOUT ROWID;
+-- day-major, so one cycle's roll-up updates touch a few contiguous pages (series-major
+-- spreads them over the whole table: one page per series, growing every day); the
+-- (series, day) index only changes when a series starts a new day
+CREATE INDEX IF NOT EXISTS daily_series ON daily (series, day);
 """
 
 # In an UPDATE, every right-hand side sees the old row, so the order of the
 # assignments does not matter. first/last track GOOD values only; seen_* the
 # newest sample of any quality (what a device last said).
 _UPSERT_DAILY = """
-INSERT INTO daily VALUES (?,?,?,?,?,?,?,?,?)
-ON CONFLICT (series, day) DO UPDATE SET
+INSERT INTO daily (series, day, first_ts, first_value, last_ts, last_value,
+    seen_ts, seen_value, seen_quality) VALUES (?,?,?,?,?,?,?,?,?)
+ON CONFLICT (day, series) DO UPDATE SET
   first_value = CASE WHEN excluded.first_ts IS NOT NULL
       AND (first_ts IS NULL OR excluded.first_ts <= first_ts)
       THEN excluded.first_value ELSE first_value END,
