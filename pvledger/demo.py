@@ -72,6 +72,8 @@ class DemoOptions:
     live_s: float = 60.0
     lang: str = "en"
     seed: int = 1
+    #: auto (Mosquitto when installed), mosquitto, or embedded (amqtt)
+    broker: str = "auto"
 
 
 class Processes:
@@ -141,12 +143,24 @@ def demo_config(src: Path, workdir: Path, mqtt_port: int) -> Path:
     return path
 
 
-def start_broker(procs: Processes, workdir: Path) -> tuple[int, str]:
-    """Mosquitto when installed, else the embedded amqtt broker; returns (port, name)."""
+def find_mosquitto() -> str | None:
+    """Path of the mosquitto binary (Debian puts it in /usr/sbin), or None."""
+    found = shutil.which("mosquitto")
+    if found is None and os.path.exists("/usr/sbin/mosquitto"):
+        found = "/usr/sbin/mosquitto"
+    return found
+
+
+def start_broker(procs: Processes, workdir: Path, choice: str = "auto") -> tuple[int, str]:
+    """Mosquitto when installed (or asked for), else the embedded amqtt broker;
+    returns (port, name)."""
     port = free_port()
-    mosquitto = shutil.which("mosquitto") or (
-        "/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None
-    )
+    mosquitto = find_mosquitto() if choice in ("auto", "mosquitto") else None
+    if choice == "mosquitto" and mosquitto is None:
+        raise DemoFailed(
+            "--broker mosquitto: mosquitto is not installed "
+            "(apt-get install mosquitto), or use --broker auto"
+        )
     if mosquitto:
         conf = workdir / "mosquitto.conf"
         lines = [
@@ -404,7 +418,7 @@ def run_demo(opts: DemoOptions) -> int:
     watcher: AlertWatcher | None = None
     with sigterm_as_interrupt():
         try:
-            port, broker = start_broker(procs, workdir)
+            port, broker = start_broker(procs, workdir, opts.broker)
             cfg_path = demo_config(opts.config, workdir, port)
             config = load_config(cfg_path)
             n_dev = sum(1 for _ in config.devices())

@@ -55,6 +55,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="language of report.html and the xlsx headers",
     )
     p.add_argument("--seed", type=int, default=1, help="weather and device seed")
+    p.add_argument(
+        "--broker",
+        choices=("auto", "mosquitto", "embedded"),
+        default="auto",
+        help="MQTT broker: Mosquitto when installed (auto), or the embedded amqtt",
+    )
     p.set_defaults(func=run)
 
 
@@ -73,5 +79,6 @@ def run(args: argparse.Namespace) -> int:
             live_s=args.live_s,
             lang=args.lang,
             seed=args.seed,
+            broker=args.broker,
         )
     )
