@@ -54,7 +54,7 @@ def cycle(stations: int, k: int) -> list[Reading]:
     ]
 
 
-def bench_insert(path: Path, stations: int, days: int) -> dict[str, float]:
+def bench_insert(path: Path, stations: int, days: int, per_write: int = 1) -> dict[str, float]:
     cycles = days * 288
     store = SqliteStore(path)
     tenths: list[float] = []
@@ -64,11 +64,15 @@ def bench_insert(path: Path, stations: int, days: int) -> dict[str, float]:
     cpu_s = 0.0
     cpu_tenths: list[float] = []
     t_start = time.perf_counter()
+    batch: list[Reading] = []
     for k in range(cycles):
-        batch = cycle(stations, k)
+        batch += cycle(stations, k)
+        if (k + 1) % per_write:
+            continue
         a = time.perf_counter()
         c = time.process_time()
         got = store.write(batch)
+        batch = []
         dt = time.perf_counter() - a
         dcpu = time.process_time() - c
         cpu_s += dcpu
@@ -159,6 +163,12 @@ def main() -> None:
     ap.add_argument("--stations", type=int, default=None)
     ap.add_argument("--days", type=int, default=None)
     ap.add_argument("--query-stations", type=int, default=None)
+    ap.add_argument(
+        "--cycles-per-write",
+        type=int,
+        default=1,
+        help="polling cycles buffered into one write() (one transaction)",
+    )
     args = ap.parse_args()
     stations = args.stations or (200 if args.quick else 1000)
     days = args.days or (3 if args.quick else 30)
@@ -169,7 +179,7 @@ def main() -> None:
             f"insert: {stations} stations x 3 fields x {days} days of 5-minute cycles, "
             "arrival order, one write() per cycle"
         )
-        ins = bench_insert(d / "insert.db", stations, days)
+        ins = bench_insert(d / "insert.db", stations, days, args.cycles_per_write)
         limit = bench_limit(d / "limit.db", stations, min(days * 288, 864))
         print(f"month query: {qstations} stations x {days} days, counters at day boundaries")
         q = bench_month_query(d / "query.db", qstations, days)
