@@ -1,7 +1,8 @@
 """Benchmark the embedded SQLite store (issue 2 figures for docs/benchmarks.md).
 
 1. Sustained batch insert: a month of 5-minute readings for N stations x 3 fields,
-   loaded in arrival order (every station once per cycle, one write() per cycle),
+   loaded in arrival order (every station once per cycle, --cycles-per-write cycles
+   per write(), default 1),
    into a file that keeps growing. Throughput is reported per tenth of the load
    so a collapse late in the month would show. Beside it, the limit: the same
    rows through a bare executemany into one table without index or roll-up.
@@ -177,7 +178,7 @@ def main() -> None:
         d = Path(tmp)
         print(
             f"insert: {stations} stations x 3 fields x {days} days of 5-minute cycles, "
-            "arrival order, one write() per cycle"
+            f"arrival order, {args.cycles_per_write} cycle(s) per write()"
         )
         ins = bench_insert(d / "insert.db", stations, days, args.cycles_per_write)
         limit = bench_limit(d / "limit.db", stations, min(days * 288, 864))
