@@ -410,7 +410,9 @@ def run_demo(opts: DemoOptions) -> int:
     """Run every phase; returns the exit code (0 when everything was shown)."""
     t_begin = time.monotonic()
     base = load_config(opts.config)  # refuse a broken config before starting anything
-    workdir = opts.out / "demo"
+    # absolute: the child processes run inside the work folder
+    out = opts.out.resolve()
+    workdir = out / "demo"
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
@@ -534,11 +536,11 @@ def run_demo(opts: DemoOptions) -> int:
             )
             from revenue.payout import payout
 
-            outcome = payout(config, store, parse_period(period), out_dir=opts.out, lang=opts.lang)
+            outcome = payout(config, store, parse_period(period), out_dir=out, lang=opts.lang)
             summary = summarise(config, outcome, n_hist, live_readings, fired, period)
             data = report_data(config, store, period, outcome.files, live_start, summary)
             store.close()
-            (opts.out / "report.html").write_text(render_report(data, opts.lang), encoding="utf-8")
+            (out / "report.html").write_text(render_report(data, opts.lang), encoding="utf-8")
             say()
             say(f"payout run {period} (draft): every check passed")
             for village, pools in _village_totals(data).items():

@@ -47,7 +47,7 @@ def demo(out: Path, *extra: str) -> subprocess.Popen:
             str(ROOT / "config.yaml"),
             "demo",
             "--out",
-            str(out),
+            out.name,  # relative, as the README's command gives it
             *FAST,
             *extra,
         ],
