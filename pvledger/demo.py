@@ -31,6 +31,7 @@ import signal
 import subprocess
 import sys
 import time
+import unicodedata
 import urllib.request
 from collections import defaultdict
 from collections.abc import Iterator
@@ -409,7 +410,7 @@ def sigterm_as_interrupt() -> Iterator[None]:
 def run_demo(opts: DemoOptions) -> int:
     """Run every phase; returns the exit code (0 when everything was shown)."""
     t_begin = time.monotonic()
-    base = load_config(opts.config)  # refuse a broken config before starting anything
+    load_config(opts.config)  # refuse a broken config before starting anything
     # absolute: the child processes run inside the work folder
     out = opts.out.resolve()
     workdir = out / "demo"
@@ -544,7 +545,7 @@ def run_demo(opts: DemoOptions) -> int:
             say()
             say(f"payout run {period} (draft): every check passed")
             for village, pools in _village_totals(data).items():
-                say(f"  {village:<8} {yuan(pools):>12} yuan to village funds")
+                say(f"  {pad(village, 8)} {yuan(pools):>12} yuan to village funds")
             for c, dist, paid, residue in data.cooperatives:
                 say(
                     f"  {c:<14} {yuan(dist):>12} yuan distributable, {yuan(paid)} paid, "
@@ -552,7 +553,7 @@ def run_demo(opts: DemoOptions) -> int:
                 )
             say("largest household amounts:")
             for name, village, amount in data.top_households[:5]:
-                say(f"  {name:<6} {village:<6} {yuan(amount):>10} yuan")
+                say(f"  {pad(name, 8)} {pad(village, 8)} {yuan(amount):>10} yuan")
             say()
             say(
                 f"files in {opts.out}/: "
@@ -568,7 +569,12 @@ def run_demo(opts: DemoOptions) -> int:
             if watcher is not None:
                 watcher.close()
             procs.close()
-            del base
+
+
+def pad(text: str, width: int) -> str:
+    """Left-justify to a terminal width, counting CJK characters as two columns."""
+    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(0, width - used)
 
 
 def _village_totals(data: ReportData) -> dict[str, int]:
