@@ -365,7 +365,7 @@ def report_data(
                 village_name.get(a.village or "", a.village or ""),
                 a.kind,
                 dt.datetime.fromtimestamp(a.since_ms / 1000, tz).strftime("%Y-%m-%d %H:%M"),
-                ", ".join(f"{k}={v}" for k, v in sorted(a.seen.items()))[:120],
+                seen_text(a.seen, tz),
             )
             for a in db.open_alerts()
         ]
@@ -538,7 +538,7 @@ def run_demo(opts: DemoOptions) -> int:
             from revenue.payout import payout
 
             outcome = payout(config, store, parse_period(period), out_dir=out, lang=opts.lang)
-            summary = summarise(config, outcome, n_hist, live_readings, fired, period)
+            summary = summarise(config, outcome, n_hist, live_readings, fired, period, opts.lang)
             data = report_data(config, store, period, outcome.files, live_start, summary)
             store.close()
             (out / "report.html").write_text(render_report(data, opts.lang), encoding="utf-8")
@@ -571,6 +571,16 @@ def run_demo(opts: DemoOptions) -> int:
             procs.close()
 
 
+def seen_text(seen: dict[str, Any], tz: dt.tzinfo) -> str:
+    """An alert's evidence for people: timestamps [ms] as local times."""
+    parts = []
+    for k, v in sorted(seen.items()):
+        if k.endswith("_ms") and isinstance(v, int):
+            k, v = k.removesuffix("_ms"), f"{dt.datetime.fromtimestamp(v / 1000, tz):%m-%d %H:%M}"
+        parts.append(f"{k} {v}")
+    return ", ".join(parts)
+
+
 def pad(text: str, width: int) -> str:
     """Left-justify to a terminal width, counting CJK characters as two columns."""
     used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
@@ -584,21 +594,47 @@ def _village_totals(data: ReportData) -> dict[str, int]:
     return dict(out)
 
 
+SUMMARY_LABELS = {
+    "en": (
+        "fleet",
+        "readings (history + live)",
+        "energy",
+        "distributable",
+        "alert shown",
+        "{v} villages, {s} stations, {kw} kW",
+        "yuan",
+    ),
+    "zh": (
+        "电站规模",
+        "读数（历史＋实时）",
+        "发电量",
+        "可分配收益",
+        "演示告警",
+        "{v} 个村，{s} 座电站，{kw} 千瓦",
+        "元",
+    ),
+}
+
+
 def summarise(
-    config: Config, outcome: Any, n_hist: int, n_live: int, fired: dict, period: str
+    config: Config,
+    outcome: Any,
+    n_hist: int,
+    n_live: int,
+    fired: dict,
+    period: str,
+    lang: str = "en",
 ) -> list[tuple[str, str]]:
     """The summary rows shown at the top of the report."""
+    fleet, readings, energy_l, dist_l, alert_l, fleet_fmt, yuan_l = SUMMARY_LABELS[lang]
     r = outcome.result
     kw = sum(s.capacity_kw for s in config.stations)
     total = sum(s.distributable_fen for s in r.stations)
     energy = sum(s.energy_wh or 0 for s in r.stations) / 1000
     return [
-        (
-            "fleet",
-            f"{len(config.villages)} villages, {len(config.stations)} stations, {kw:,.0f} kW",
-        ),
-        ("readings (history + live)", f"{n_hist:,} + {n_live:,}"),
-        (f"energy {period}", f"{energy:,.0f} kWh"),
-        (f"distributable {period}", f"{yuan(total)} yuan"),
-        ("alert shown", f"{fired.get('kind')} {fired.get('subject')}"),
+        (fleet, fleet_fmt.format(v=len(config.villages), s=len(config.stations), kw=f"{kw:,.0f}")),
+        (readings, f"{n_hist:,} + {n_live:,}"),
+        (f"{energy_l} {period}", f"{energy:,.0f} kWh"),
+        (f"{dist_l} {period}", f"{yuan(total)} {yuan_l}"),
+        (alert_l, f"{fired.get('kind')} {fired.get('subject')}"),
     ]

@@ -152,14 +152,62 @@ def bar_chart_svg(
     return "".join(parts)
 
 
-def grouped_bar_chart_svg(groups: dict[str, list[tuple[str, float]]], **kw: object) -> str:
-    """Per-group totals over the months shown, one bar per group (village)."""
-    series = [(g, sum(v for _, v in rows)) for g, rows in groups.items()]
-    return bar_chart_svg(series, **kw)  # type: ignore[arg-type]
+PALETTE = ("#90caf9", "#1565c0", "#2f7d32", "#f9a825", "#8e24aa", "#6d4c41")
+
+
+def grouped_bar_chart_svg(
+    groups: dict[str, list[tuple[str, float]]], *, width: int = 900, height: int = 280
+) -> str:
+    """One cluster per group (village), one bar per month inside it, with a legend."""
+    months = sorted({m for rows in groups.values() for m, _ in rows})
+    if not groups or not months:
+        return "<p>—</p>"
+    top = max((v for rows in groups.values() for _, v in rows), default=0) or 1.0
+    pad_l, pad_b, pad_t = 60, 40, 28
+    inner_w, inner_h = width - pad_l - 10, height - pad_b - pad_t
+    cw = inner_w / len(groups)
+    bw = cw * 0.8 / len(months)
+    parts = [
+        f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" '
+        f'xmlns="http://www.w3.org/2000/svg" font-size="11" font-family="sans-serif">'
+    ]
+    for i, m in enumerate(months):
+        x = pad_l + i * 110
+        color = PALETTE[i % len(PALETTE)]
+        parts.append(f'<rect x="{x}" y="6" width="12" height="12" fill="{color}"/>')
+        parts.append(f'<text x="{x + 16}" y="16" fill="#333">{_e(m)}</text>')
+    for frac in (0, 0.25, 0.5, 0.75, 1.0):
+        y = pad_t + inner_h * (1 - frac)
+        parts.append(
+            f'<line x1="{pad_l}" x2="{width - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
+        )
+        parts.append(
+            f'<text x="{pad_l - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#555">'
+            f"{top * frac:,.0f}</text>"
+        )
+    for g, (name, rows) in enumerate(groups.items()):
+        values = dict(rows)
+        x0 = pad_l + g * cw + cw * 0.1
+        for i, m in enumerate(months):
+            v = values.get(m, 0.0)
+            h = inner_h * (v / top)
+            parts.append(
+                f'<rect x="{x0 + i * bw:.1f}" y="{pad_t + inner_h - h:.1f}" width="{bw:.1f}" '
+                f'height="{h:.1f}" fill="{PALETTE[i % len(PALETTE)]}">'
+                f"<title>{_e(name)} {_e(m)}: {v:,.1f}</title></rect>"
+            )
+        parts.append(
+            f'<text x="{pad_l + g * cw + cw / 2:.1f}" y="{height - pad_b + 14}" '
+            f'text-anchor="middle" fill="#333">{_e(name)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], numeric: set[int]) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    head = "".join(
+        f'<th class="{"num" if i in numeric else ""}">{_e(h)}</th>' for i, h in enumerate(headers)
+    )
     body = "".join(
         "<tr>"
         + "".join(
@@ -195,7 +243,7 @@ def render_report(data: ReportData, lang: str = "en") -> str:
         f"<h2>{_e(t['summary'])}</h2>",
         _table(["", ""], [list(r) for r in data.summary], {1}),
         f"<h2>{_e(t['village_monthly'])}</h2>",
-        grouped_bar_chart_svg(data.village_monthly_kwh, color="#1565c0"),
+        grouped_bar_chart_svg(data.village_monthly_kwh),
         _table([t["village"], *months, t["total"]], village_rows, set(range(1, len(months) + 2))),
         f"<h2>{_e(t['fleet_daily'])}</h2>",
         bar_chart_svg(
@@ -230,7 +278,7 @@ def render_report(data: ReportData, lang: str = "en") -> str:
         "body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}"
         "table{border-collapse:collapse;margin:1em 0;width:100%}"
         "th,td{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left}"
-        "td.num{text-align:right;font-variant-numeric:tabular-nums}"
+        "td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}"
         "h2{margin-top:2em;border-bottom:2px solid #2f7d32}.meta{color:#666}"
     )
     return (

@@ -62,7 +62,7 @@ def test_report_shows_generation_alerts_and_payouts_in_chinese() -> None:
     assert "张*华" in text and "154.12" in text
     assert page.count("<svg") == 2
     # one bar per village in the village chart, titled with its total
-    assert re.search(r"<title>东陂村: 9,876.4</title>", page)
+    assert re.search(r"<title>东陂村 2026-10: 9,876.4</title>", page)
 
 
 def test_report_in_english_says_when_nothing_is_open() -> None:
