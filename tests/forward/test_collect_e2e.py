@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from core.processes import stop_process
 from core.reading import Quality, to_ms
 from core.store.victoriametrics import ExportReader
 from tests.conftest import ROOT
@@ -35,16 +35,6 @@ def _pvledger(args: list[str], log: Path) -> subprocess.Popen:
         )
     finally:
         out.close()
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
 
 
 def _depth(path: Path) -> int:
@@ -117,7 +107,7 @@ def test_collect_lands_modbus_and_mqtt_readings_in_victoriametrics(
             "pvledger_mqtt_readings_total",
         ):
             assert f"\n{name}" in metrics, name
-        _stop(sim)  # no new readings from here on
+        stop_process(sim, 30)  # no new readings from here on
         wait_for(lambda: _depth(tmp_path / "data" / "outbox.db") == 0, 30, "outbox drained")
         got = reader.series(devices=["v-0-log", "v-1-log", "v-2-log"], fields=["energy_total_wh"])
         landed = {(s.device, s.ts_ms) for s in got}
@@ -130,8 +120,8 @@ def test_collect_lands_modbus_and_mqtt_readings_in_victoriametrics(
         assert [s.value for s in good] == sorted(s.value for s in good)  # counter rises
     finally:
         if sim is not None:
-            _stop(sim)
-        _stop(collect)
+            stop_process(sim, 30)
+        stop_process(collect, 30)
         status.close()
         watch.loop_stop()
         watch.disconnect()

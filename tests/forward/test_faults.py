@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from collector.forward.outbox import Outbox
+from core.processes import stop_process
 from core.reading import Reading
 from core.store.victoriametrics import ExportReader
 from tests.conftest import ROOT
@@ -48,16 +49,6 @@ def _start_collector(config_path: Path, log: Path) -> subprocess.Popen:
         )
     finally:
         out.close()
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
 
 
 def _depth(outbox: Path) -> int:
@@ -128,7 +119,7 @@ def test_victoriametrics_down_two_minutes_loses_and_doubles_nothing(
         if pub is not None:
             pub.close()
         watcher.close()
-        _stop(proc)
+        stop_process(proc, 20)
 
 
 def test_collector_sigkilled_mid_forwarding_resends_without_doubling(
@@ -175,8 +166,8 @@ def test_collector_sigkilled_mid_forwarding_resends_without_doubling(
         energy, everything = _counts(victoriametrics.url)
         assert energy == n
         assert everything == 2 * n
-        _stop(proc)
+        stop_process(proc, 20)
         assert watcher.wait_state("offline", 10)["clean"] is True
     finally:
         watcher.close()
-        _stop(proc)
+        stop_process(proc, 20)
