@@ -14,6 +14,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.sqlite_tx import immediate
+
 GENESIS = "0" * 64
 
 _SCHEMA = """
@@ -156,8 +158,7 @@ class Ledger:
         diff: str = "",
     ) -> RunRecord:
         """Append one run with its files, chained to the previous row."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(self.db):
             if status == "final" and supersedes is None:
                 # checked again inside the write lock: two --final at once cannot both win
                 done = self.db.execute(
@@ -191,10 +192,6 @@ class Ledger:
                 "INSERT INTO run_files VALUES (?,?,?,?)",
                 [(seq, n, hashlib.sha256(c).hexdigest(), c) for n, c in sorted(files.items())],
             )
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
         return RunRecord(**fields, hash=h)
 
     def verify(self) -> list[str]:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from core.config import Config
 from core.problems import BadInput, Problem
+from core.sqlite_tx import immediate
 from revenue.energy import ImportedMeter
 from revenue.ledger import Ledger
 
@@ -227,8 +228,7 @@ def import_file(config: Config, ledger: Ledger, path: str | Path, now: str) -> I
     if problems:
         raise BadInput(problems, what=name)
     db = ledger.db
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(db):
         db.executemany("INSERT OR IGNORE INTO meter_statements VALUES (?,?,?,?,?,?,?)", statements)
         db.executemany("INSERT OR IGNORE INTO meter_readings VALUES (?,?,?,?,?)", readings)
         db.executemany(
@@ -239,10 +239,6 @@ def import_file(config: Config, ledger: Ledger, path: str | Path, now: str) -> I
             "INSERT INTO meter_imports VALUES (?,?,?,?)",
             (sha, name, len(statements) + len(readings), now),
         )
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
     return ImportSummary(name, sha, len(statements), len(readings), False)
 
 

@@ -10,7 +10,6 @@ had not been confirmed is retried).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sqlite3
 import threading
@@ -18,6 +17,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from core.sqlite_tx import immediate
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (
@@ -191,17 +192,10 @@ class AlertDb:
         the events created (already queued for each name in notifiers).
         """
         kinds = set(kinds)
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                events = self._apply_locked(
-                    list(findings), now_ms, kinds, clear_s, renotify_s, notifiers, describe
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    self._db.execute("ROLLBACK")
-                raise
+        with self._lock, immediate(self._db):
+            events = self._apply_locked(
+                list(findings), now_ms, kinds, clear_s, renotify_s, notifiers, describe
+            )
         return events
 
     def _apply_locked(
@@ -318,8 +312,7 @@ class AlertDb:
             alert = self.get(alert_id)
             if alert is None:
                 raise KeyError(alert_id)
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(self._db):
                 self._db.execute(
                     "UPDATE alerts SET acked_ms = ?, ack_note = ? WHERE id = ?",
                     (now_ms, note, alert_id),
@@ -328,11 +321,6 @@ class AlertDb:
                     "INSERT INTO events (alert_id, ts_ms, event, payload) VALUES (?,?,?,?)",
                     (alert_id, now_ms, "ack", json.dumps({"note": note}, ensure_ascii=False)),
                 )
-                self._db.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    self._db.execute("ROLLBACK")
-                raise
             got = self.get(alert_id)
             assert got is not None
             return got

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.reading import Reading
+from core.sqlite_tx import immediate
 from core.store.lineproto import LineEncoder, sample_count
 
 if TYPE_CHECKING:
@@ -142,16 +143,10 @@ class Outbox:
             return
         with self._lock:
             db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(db):
                 db.executemany("INSERT INTO outbox (enqueued_ms, class, line) VALUES (?,?,?)", rows)
                 added = sum(len(r[2]) for r in rows) + ROW_OVERHEAD * len(rows)
                 db.execute("UPDATE stats SET value = value + ? WHERE key = 'bytes'", (added,))
-                db.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    db.execute("ROLLBACK")
-                raise
             self._apply_budget()
         for fn in self._listeners:
             fn()
@@ -179,16 +174,10 @@ class Outbox:
         """Run a DELETE ... RETURNING length(line) and keep the byte count in step."""
         with self._lock:
             db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(db):
                 lengths = [r[0] for r in db.execute(sql, args).fetchall()]
                 freed = sum(lengths) + ROW_OVERHEAD * len(lengths)
                 db.execute("UPDATE stats SET value = value - ? WHERE key = 'bytes'", (freed,))
-                db.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    db.execute("ROLLBACK")
-                raise
         return len(lengths)
 
     def fill_ratio(self) -> float:
@@ -267,8 +256,7 @@ class Outbox:
         now = time.time_ns() // 1_000_000
         with self._lock:
             db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(db):
                 cur = db.execute(
                     "INSERT INTO dead_letter (moved_ms, status, message, line) "
                     "SELECT ?, ?, ?, line FROM outbox WHERE id BETWEEN ? AND ? ORDER BY id",
@@ -281,19 +269,13 @@ class Outbox:
                 ).fetchall()
                 freed = sum(r[0] for r in lengths) + ROW_OVERHEAD * len(lengths)
                 db.execute("UPDATE stats SET value = value - ? WHERE key = 'bytes'", (freed,))
-                db.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    db.execute("ROLLBACK")
-                raise
         return n
 
     def requeue_dead_letters(self) -> int:
         """Move every dead-lettered row back into the outbox (after fixing the cause)."""
         with self._lock:
             db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(db):
                 rows = db.execute("SELECT line FROM dead_letter ORDER BY id").fetchall()
                 now = time.time_ns() // 1_000_000
                 db.executemany(
@@ -303,11 +285,6 @@ class Outbox:
                 added = sum(len(r[0]) for r in rows) + ROW_OVERHEAD * len(rows)
                 db.execute("UPDATE stats SET value = value + ? WHERE key = 'bytes'", (added,))
                 db.execute("DELETE FROM dead_letter")
-                db.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    db.execute("ROLLBACK")
-                raise
         return len(rows)
 
     # -- figures -------------------------------------------------------------

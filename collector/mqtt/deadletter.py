@@ -7,13 +7,14 @@ here too. Rows are committed before the message is acknowledged.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import sqlite3
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from core.sqlite_tx import immediate
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS mqtt_dead_letter (
@@ -75,21 +76,14 @@ class DeadLetters:
                     hashlib.sha256(d.payload).digest(),
                 )
             )
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany(
-                    "INSERT INTO mqtt_dead_letter "
-                    "(received_ms, topic, device, reason, detail, payload, sha256) "
-                    "VALUES (?,?,?,?,?,?,?) ON CONFLICT (topic, sha256) DO UPDATE SET "
-                    "seen = seen + 1",
-                    rows,
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    self._db.execute("ROLLBACK")
-                raise
+        with self._lock, immediate(self._db):
+            self._db.executemany(
+                "INSERT INTO mqtt_dead_letter "
+                "(received_ms, topic, device, reason, detail, payload, sha256) "
+                "VALUES (?,?,?,?,?,?,?) ON CONFLICT (topic, sha256) DO UPDATE SET "
+                "seen = seen + 1",
+                rows,
+            )
 
     def count(self, reason: str | None = None) -> int:
         """Rows in the table (optionally of one reason)."""
