@@ -20,6 +20,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from core.reading import MEASUREMENT_PV, Quality, Reading, Sample
+from core.sqlite_tx import immediate
 from core.store.base import DayBounds, Store, StoreError
 
 SCHEMA_VERSION = 2
@@ -180,27 +181,16 @@ class SqliteStore(Store):
         """Upsert readings in one transaction; a failure leaves the store unchanged."""
         with self._lock:
             try:
-                self._db.execute("BEGIN IMMEDIATE")
-                n = self._write_locked(readings)
-                self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._rollback()
+                with immediate(self._db):
+                    return self._write_locked(readings)
+            except BaseException as exc:
                 # keep the in-memory catalog in step with what the rollback undid
                 self._series.clear()
                 self._series_rev.clear()
                 self._load_catalog()
-                raise StoreError(f"{self.path}: write failed ({exc})") from exc
-            except BaseException:
-                self._rollback()
-                self._series.clear()
-                self._series_rev.clear()
-                self._load_catalog()
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreError(f"{self.path}: write failed ({exc})") from exc
                 raise
-            return n
-
-    def _rollback(self) -> None:
-        with contextlib.suppress(sqlite3.Error):
-            self._db.execute("ROLLBACK")
 
     def _write_locked(self, readings: Iterable[Reading]) -> int:
         by_day: dict[int, list[tuple[int, int, object, int]]] = {}
