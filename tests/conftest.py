@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import Mosquitto, VictoriaMetrics
+from tests.servers import Mosquitto, VictoriaMetrics, running
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -16,25 +16,15 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
     """A running Mosquitto on a free port (stopped after the test)."""
-    broker = Mosquitto(tmp_path / "mosquitto")
-    broker.workdir.mkdir()
-    broker.start()
-    try:
+    with running(Mosquitto(tmp_path / "mosquitto")) as broker:
         yield broker
-    finally:
-        broker.stop()
 
 
 @pytest.fixture
 def victoriametrics(tmp_path: Path) -> Iterator[VictoriaMetrics]:
     """A running VictoriaMetrics on a free port (stopped after the test)."""
-    vm = VictoriaMetrics(tmp_path / "vm")
-    vm.workdir.mkdir()
-    vm.start()
-    try:
+    with running(VictoriaMetrics(tmp_path / "vm")) as vm:
         yield vm
-    finally:
-        vm.stop()
 
 
 @pytest.fixture(autouse=True)

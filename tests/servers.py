@@ -16,6 +16,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -41,6 +42,9 @@ def require_binary(name: str) -> str:
             pytest.fail(msg)
         pytest.skip(msg)
     return path
+
+
+ServerT = TypeVar("ServerT", "Mosquitto", "VictoriaMetrics")
 
 
 @dataclass
@@ -148,8 +152,9 @@ class VictoriaMetrics:
 
 
 @contextlib.contextmanager
-def running(server: Mosquitto | VictoriaMetrics) -> Iterator[Mosquitto | VictoriaMetrics]:
-    """Start a server and stop it however the block ends."""
+def running(server: ServerT) -> Iterator[ServerT]:
+    """Make the server's folder, start it, and stop it however the block ends."""
+    server.workdir.mkdir(parents=True, exist_ok=True)
     server.start()
     try:
         yield server

@@ -18,7 +18,7 @@ from collector.mqtt.ingest import MqttIngest, dead_letter_path
 from core.store import SqliteStore
 from tests.conftest import ROOT
 from tests.mqtt.helpers import Publisher, load, payload, wait_for
-from tests.servers import Mosquitto
+from tests.servers import Mosquitto, running
 
 #: the durability settings of the shipped village broker (deploy/mosquitto) are what
 #: the restart test runs with, so a change there that loses messages fails here
@@ -66,13 +66,8 @@ class ShippedMosquitto(Mosquitto):
 
 @pytest.fixture
 def shipped_broker(tmp_path: Path) -> Iterator[ShippedMosquitto]:
-    broker = ShippedMosquitto(tmp_path / "mosquitto")
-    broker.workdir.mkdir()
-    broker.start()
-    try:
+    with running(ShippedMosquitto(tmp_path / "mosquitto")) as broker:
         yield broker
-    finally:
-        broker.stop()
 
 
 def test_mosquitto_restart_while_loggers_publish_loses_nothing(
