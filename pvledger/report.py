@@ -10,6 +10,8 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from core.money import fen_to_yuan_str
+
 LABELS = {
     "en": {
         "title": "pvledger report",
@@ -98,9 +100,7 @@ class ReportData:
 
 def yuan(amount_fen: int) -> str:
     """Integer fen as yuan with two decimals and thousands separators (exact)."""
-    sign = "-" if amount_fen < 0 else ""
-    whole, cents = divmod(abs(amount_fen), 100)
-    return f"{sign}{whole:,}.{cents:02d}"
+    return fen_to_yuan_str(amount_fen, thousands=True)
 
 
 def _e(text: object) -> str:

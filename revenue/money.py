@@ -14,22 +14,27 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 
-FEN_PER_YUAN = 100
-WH_PER_KWH = 1000
-_ONE = Decimal(1)
+from core.money import (  # the primitives live in core: alerts price lost income too
+    FEN_PER_YUAN,
+    WH_PER_KWH,
+    energy_amount_fen,
+    fen_to_yuan_str,
+    round_fen,
+)
 
-
-def round_fen(amount_fen: Decimal) -> int:
-    """The one rounding function: an exact Decimal amount [fen] -> int [fen], ROUND_HALF_UP."""
-    return int(amount_fen.quantize(_ONE, rounding=ROUND_HALF_UP))
-
-
-def energy_amount_fen(energy_wh: int, yuan_per_kwh: Decimal) -> int:
-    """Amount of one tariff component line [fen] for energy [Wh] at a rate [yuan/kWh]."""
-    return round_fen(Decimal(energy_wh) * yuan_per_kwh * FEN_PER_YUAN / WH_PER_KWH)
+__all__ = [
+    "FEN_PER_YUAN",
+    "WH_PER_KWH",
+    "energy_amount_fen",
+    "fen_to_yuan_str",
+    "percent_fen",
+    "round_fen",
+    "split_largest_remainder",
+    "yuan_to_fen",
+]
 
 
 def percent_fen(base_fen: int, percent: Decimal) -> int:
@@ -43,13 +48,6 @@ def yuan_to_fen(yuan: Decimal) -> int:
     if fen != fen.to_integral_value():
         raise ValueError(f"{yuan} yuan is not a whole number of fen")
     return int(fen)
-
-
-def fen_to_yuan_str(fen: int) -> str:
-    """Fen [fen] as a yuan string with exactly two decimals ("-1.05"), for people."""
-    sign = "-" if fen < 0 else ""
-    q, r = divmod(abs(fen), FEN_PER_YUAN)
-    return f"{sign}{q}.{r:02d}"
 
 
 def split_largest_remainder(total_fen: int, weights: Mapping[str, int | Decimal]) -> dict[str, int]:

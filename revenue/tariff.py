@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from core.config.model import Station
-from core.config.tariffs import Tariff
+from core.config.tariffs import Tariff, tariffs_for
 from revenue.money import energy_amount_fen
 
 #: the payer whose components are cash in the period (grid statement); the rest is receivable
@@ -42,24 +42,6 @@ class ComponentLine:
     amount_fen: int
     cash_now: bool
     note: str = ""
-
-
-def tariffs_for(station: Station, tariffs: tuple[Tariff, ...]) -> list[Tariff]:
-    """The dated tariffs covering a station, oldest first."""
-    own = [
-        t
-        for t in tariffs
-        if t.applies_to.kind == station.kind
-        and station.tariff_class is not None
-        and t.applies_to.tariff_class == station.tariff_class
-    ]
-    if not own:
-        own = [
-            t
-            for t in tariffs
-            if t.applies_to.kind == station.kind and t.applies_to.tariff_class is None
-        ]
-    return sorted(own, key=lambda t: t.valid_from)
 
 
 def segments(

@@ -1,40 +1,32 @@
 """Estimated income lost: expected energy × the station's tariff rate, exact to the fen.
 
 An estimate for the alert message, not a statement: the revenue module owns the
-money that is paid. (collector must not import revenue, so the small tariff
-look-up is repeated here.)
+money that is paid. Tariff choice and rounding come from core, as in revenue.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from core.config.model import Station
-from core.config.tariffs import Tariff
+from core.config.tariffs import Tariff, tariffs_for
+from core.money import energy_amount_fen as lost_fen
+from core.money import fen_to_yuan_str as yuan
+
+__all__ = ["lost_fen", "rate_yuan_per_kwh", "yuan"]
 
 
 def rate_yuan_per_kwh(station: Station, tariffs: tuple[Tariff, ...], day: dt.date) -> Decimal:
     """All components a station earns per kWh on a day [yuan/kWh] (0 when no tariff applies).
 
-    A class-specific tariff wins over the kind-wide one; a station outside the
-    subsidy catalogue earns only the non-subsidy components.
+    The tariff is the one revenue pays with (core.config.tariffs.tariffs_for); a
+    station outside the subsidy catalogue earns only the non-subsidy components.
     """
-
-    def valid(t: Tariff) -> bool:
-        return t.valid_from <= day and (t.valid_until is None or day < t.valid_until)
-
     cands = [
         t
-        for t in tariffs
-        if t.applies_to.kind == station.kind
-        and station.tariff_class is not None
-        and t.applies_to.tariff_class == station.tariff_class
-        and valid(t)
-    ] or [
-        t
-        for t in tariffs
-        if t.applies_to.kind == station.kind and t.applies_to.tariff_class is None and valid(t)
+        for t in tariffs_for(station, tariffs)
+        if t.valid_from <= day and (t.valid_until is None or day < t.valid_until)
     ]
     if not cands:
         return Decimal(0)
@@ -44,14 +36,3 @@ def rate_yuan_per_kwh(station: Station, tariffs: tuple[Tariff, ...], day: dt.dat
     return sum(
         (r for n, r in rates.items() if station.subsidy_catalogue or n not in subsidy), Decimal(0)
     )
-
-
-def lost_fen(energy_wh: int, rate: Decimal) -> int:
-    """Income for energy_wh [Wh] at rate [yuan/kWh] in fen, ROUND_HALF_UP."""
-    return int((Decimal(energy_wh) * rate / 10).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def yuan(fen: int) -> str:
-    """Fen as a yuan string with two decimals (no float)."""
-    sign = "-" if fen < 0 else ""
-    return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
+from core.config.model import Station
 from core.config.types import DecimalStr, Identifier, Section, decimal_from_string
 
 
@@ -128,3 +129,21 @@ def timeline_problems(tariffs: list[tuple[int, Tariff]]) -> list[tuple[int, str]
                     )
                 )
     return out
+
+
+def tariffs_for(station: Station, tariffs: tuple[Tariff, ...]) -> list[Tariff]:
+    """The dated tariffs covering a station, oldest first."""
+    own = [
+        t
+        for t in tariffs
+        if t.applies_to.kind == station.kind
+        and station.tariff_class is not None
+        and t.applies_to.tariff_class == station.tariff_class
+    ]
+    if not own:
+        own = [
+            t
+            for t in tariffs
+            if t.applies_to.kind == station.kind and t.applies_to.tariff_class is None
+        ]
+    return sorted(own, key=lambda t: t.valid_from)
