@@ -32,7 +32,6 @@ import subprocess
 import sys
 import time
 import unicodedata
-import urllib.request
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from collector.simulate.control import control
 from core.config import Config, load_config
 from core.processes import free_port, stop_process, wait_port
 from core.store import open_store
@@ -255,18 +255,6 @@ class AlertWatcher:
         """Disconnect and stop the network thread."""
         self._client.disconnect()
         self._client.loop_stop()
-
-
-def control(port: int, method: str, path: str, body: dict | None = None) -> Any:
-    """Call the simulator's fault control interface (docs/simulator.md)."""
-    req = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}",
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-    )
-    with urllib.request.urlopen(req, timeout=5) as r:
-        text = r.read()
-    return json.loads(text) if text else None
 
 
 # -- report ---------------------------------------------------------------------------

@@ -5,17 +5,16 @@ outage over the village is one village_outage incident, not a storm."""
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from collector.simulate.control import control
 from tests.alerts.e2e_config import write
 from tests.alerts.peers import SmtpServer, WebhookServer
 from tests.alerts.test_notifiers import Subscriber
@@ -24,17 +23,6 @@ from tests.servers import free_port, stop_process, wait_port
 
 START = "2025-07-10T10:00:00+08:00"
 SPEED = "120"
-
-
-def control(port: int, method: str, path: str, body: dict | None = None) -> dict | None:
-    req = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}",
-        data=json.dumps(body).encode() if body is not None else None,
-        method=method,
-    )
-    with urllib.request.urlopen(req, timeout=5) as r:
-        text = r.read()
-    return json.loads(text) if text else None
 
 
 def wait_hook(hook: WebhookServer, event: str, timeout_s: float) -> dict:

@@ -23,6 +23,7 @@ import pytest
 from pymodbus.client import ModbusSerialClient, ModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
+from collector.simulate.control import control
 from tests.conftest import ROOT
 from tests.servers import Mosquitto, free_port, require_binary, stop_process, wait_port
 from tests.simulate.conftest import write_config
@@ -39,23 +40,13 @@ class Sim:
     broker: Mosquitto
 
     def post(self, spec: dict) -> dict:
-        req = urllib.request.Request(
-            f"http://127.0.0.1:{self.control}/faults",
-            data=json.dumps(spec).encode(),
-            method="POST",
-        )
-        with urllib.request.urlopen(req, timeout=5) as r:
-            return json.loads(r.read())
+        return control(self.control, "POST", "/faults", spec)
 
     def end(self, fault_id: str) -> None:
-        req = urllib.request.Request(
-            f"http://127.0.0.1:{self.control}/faults/{fault_id}", method="DELETE"
-        )
-        urllib.request.urlopen(req, timeout=5).close()
+        control(self.control, "DELETE", f"/faults/{fault_id}")
 
     def get(self, path: str) -> object:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.control}{path}", timeout=5) as r:
-            return json.loads(r.read())
+        return control(self.control, "GET", path)
 
     def inject(self, spec: dict) -> str:
         # the Modbus process checks the fault file on every request: no wait needed
