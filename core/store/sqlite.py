@@ -114,6 +114,7 @@ class SqliteStore(Store):
         self._series_rev: dict[int, tuple[str, str, str]] = {}
         self._partitions: set[int] = set()
         self._offsets: dict[int, int] = {}
+        self._seen_version: int | None = None
         self._load_catalog()
 
     # -- setup ---------------------------------------------------------------
@@ -275,9 +276,13 @@ class SqliteStore(Store):
         }
 
     def _refresh(self) -> None:
-        # another process (the collector) may have added series or days
+        # another connection (the collector) may have added series or days; data_version
+        # changes only when one committed, so a quiet store costs one pragma, not a reload
         with self._lock:
-            self._load_catalog()
+            version = self._db.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._seen_version:
+                self._seen_version = version
+                self._load_catalog()
 
     def series(
         self,
