@@ -18,6 +18,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from core.processes import stop_process
 from core.reading import Quality, to_ms
 from core.store.victoriametrics import ExportReader
+from tests.clocks import write_daytime_clock
 from tests.conftest import ROOT
 from tests.mqtt.helpers import StatusWatcher, wait_for, write_config
 from tests.servers import free_port
@@ -76,11 +77,14 @@ def test_collect_lands_modbus_and_mqtt_readings_in_victoriametrics(
     watch.connect("127.0.0.1", mosquitto.port)
     watch.subscribe("pv/#", qos=1)
     watch.loop_start()
-    # the collector first: its persistent session must exist before loggers publish
-    # (wall-clock stamps for Modbus readings; logger readings carry their own time)
+    # the collector first: its persistent session must exist before loggers publish.
+    # Modbus readings are stamped by the collector's clock: a daytime one, so that it
+    # polls every interval_s and not the night heartbeat whatever the hour here
     health = free_port()
+    clock = write_daytime_clock(tmp_path / "collector-clock.json")
     collect = _pvledger(
-        ["-c", str(cfg), "collect", "--health-port", str(health)], tmp_path / "collect.log"
+        ["-c", str(cfg), "collect", "--health-port", str(health), "--sim-clock", str(clock)],
+        tmp_path / "collect.log",
     )
     status = StatusWatcher(mosquitto.port)
     sim = None

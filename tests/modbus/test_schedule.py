@@ -8,6 +8,7 @@ import datetime as dt
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -17,6 +18,7 @@ from core.clock import ScaledClock
 from core.config import load_config
 from core.reading import to_ms
 from core.store import SqliteStore
+from tests.clocks import write_daytime_clock
 from tests.conftest import ROOT
 from tests.modbus.conftest import CASES, write_config
 from tests.modbus.peer import Peer, load_image
@@ -85,6 +87,8 @@ def test_collect_stops_cleanly_on_sigterm_and_flushes(tmp_path: Path) -> None:
             "collect",
             "--only",
             "modbus",
+            "--sim-clock",
+            str(write_daytime_clock(tmp_path / "clock.json")),
             cwd=tmp_path,
             env=dict(os.environ, PYTHONPATH=str(ROOT)),
             stderr=asyncio.subprocess.PIPE,
@@ -96,7 +100,11 @@ def test_collect_stops_cleanly_on_sigterm_and_flushes(tmp_path: Path) -> None:
                 assert line, "collector exited early"
                 if b"SunSpec 40000" in line:
                     break
-            await asyncio.sleep(1.2)
+            # a few more polls at 0.5 s (daytime clock: no night heartbeat)
+            deadline = time.monotonic() + 30
+            while peer.reads.get(1, 0) < 3:
+                assert time.monotonic() < deadline, "collector stopped polling"
+                await asyncio.sleep(0.05)
             reads_before = peer.reads.get(1, 0)
             proc.send_signal(signal.SIGTERM)
             rc = await asyncio.wait_for(proc.wait(), 20)
