@@ -100,9 +100,10 @@ def test_collect_stops_cleanly_on_sigterm_and_flushes(tmp_path: Path) -> None:
                 assert line, "collector exited early"
                 if b"SunSpec 40000" in line:
                     break
-            # a few more polls at 0.5 s (daytime clock: no night heartbeat)
+            # two more polls at 0.5 s (one request each; daytime clock: no night heartbeat)
+            base = peer.reads.get(1, 0)
             deadline = time.monotonic() + 30
-            while peer.reads.get(1, 0) < 3:
+            while peer.reads.get(1, 0) < base + 2:
                 assert time.monotonic() < deadline, "collector stopped polling"
                 await asyncio.sleep(0.05)
             reads_before = peer.reads.get(1, 0)
