@@ -387,6 +387,25 @@ class SqliteStore(Store):
         out.sort(key=lambda b: (b.station, b.device, b.field, b.day))
         return out
 
+    def drop_raw_days_before(self, day: int) -> list[int]:
+        """Drop the raw-sample partitions of local days before ``day`` (YYYYMMDD).
+
+        Gateway retention: the daily roll-up (what revenue and alerts read) and the
+        series catalog stay; only raw samples go. Returns the days dropped, oldest
+        first. The caller decides which days the county has acknowledged.
+        """
+        with self._lock:
+            self._refresh()
+            old = sorted(d for d in self._partitions if d < day)
+            if not old:
+                return []
+            with immediate(self._db):
+                for d in old:
+                    self._db.execute(f"DROP TABLE IF EXISTS s_{d}")
+                self._db.executemany("DELETE FROM partitions WHERE day = ?", [(d,) for d in old])
+            self._partitions.difference_update(old)
+        return old
+
     def stats(self) -> dict[str, int]:
         """Series, partition and file-size figures for check/benchmarks."""
         self._refresh()
