@@ -61,11 +61,20 @@ class Storage(Section):
     outbox_budget_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
     batch_size: int = Field(default=5000, gt=0)
     flush_interval_s: float = Field(default=2.0, gt=0)
+    #: gateway: keep raw samples in the SQLite store this many days, and longer until
+    #: the county database acknowledged them (the outbox); None keeps them for ever [d]
+    raw_retention_days: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _url_for_remote(self) -> Storage:
         if self.backend != "sqlite" and not self.url:
             raise ValueError(f"backend {self.backend!r} needs url: (e.g. http://127.0.0.1:8428)")
+        if self.backend == "sqlite" and self.raw_retention_days is not None:
+            raise ValueError(
+                "raw_retention_days needs a forwarding backend (influxdb or victoriametrics): "
+                "with backend sqlite nothing is acknowledged by a county database and this "
+                "store is the record; remove raw_retention_days"
+            )
         if self.url and "@" in self.url.split("//", 1)[-1].split("/", 1)[0]:
             raise ValueError("credentials in url are refused; put the token in token_env")
         return self
