@@ -11,6 +11,7 @@ collector only reads.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,6 +133,7 @@ class Peer:
         self.reads: dict[int, int] = {}
         self.silence_s = 3.0
         self._server: Any = None
+        self._stopping = asyncio.Event()
 
     async def _action(
         self,
@@ -147,7 +149,10 @@ class Peer:
         if mode == "busy":
             return ExcCodes.DEVICE_BUSY
         if mode == "silent":
-            await asyncio.sleep(self.silence_s)
+            # silent until the timeout, or until stop(): a request left sleeping would
+            # outlive the server as a pending task
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.silence_s)
         img = self.units[unit]
         table = img.holding if fc == 3 else img.input
         for i in range(len(current)):
@@ -194,6 +199,16 @@ class Peer:
 
     async def stop(self) -> None:
         """Stop serving."""
+        self._stopping.set()
         if self._server is not None:
             await self._server.shutdown()
             self._server = None
+        # pymodbus leaves the handlers of requests in flight running: let them finish
+        me = asyncio.current_task()
+        handlers = [
+            t
+            for t in asyncio.all_tasks()
+            if t is not me and "handle_request" in getattr(t.get_coro(), "__qualname__", "")
+        ]
+        if handlers:
+            await asyncio.wait(handlers, timeout=5)
