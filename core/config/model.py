@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -53,10 +54,15 @@ class Storage(Section):
 
     backend: Literal["sqlite", "influxdb", "victoriametrics"] = "sqlite"
     path: str = "data/pvledger.db"
+    #: writes (the outbox drains here) and, without read_url, reads too
     url: str | None = None
+    #: reads (revenue, alerts, readings) when they go elsewhere, e.g. a province's vmauth
+    read_url: str | None = None
     org: str = "pvledger"
     bucket: str = "pvledger"
     token_env: EnvName | None = None
+    #: the read token when it differs from the write token (e.g. a read-only county token)
+    read_token_env: EnvName | None = None
     outbox_path: str = "data/outbox.db"
     outbox_budget_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
     batch_size: int = Field(default=5000, gt=0)
@@ -77,7 +83,36 @@ class Storage(Section):
             )
         if self.url and "@" in self.url.split("//", 1)[-1].split("/", 1)[0]:
             raise ValueError("credentials in url are refused; put the token in token_env")
+        if self.backend == "sqlite" and (self.read_url or self.read_token_env):
+            raise ValueError(
+                "read_url / read_token_env are for backend influxdb or victoriametrics;"
+                " remove them for the embedded sqlite store"
+            )
+        if self.read_url and (problem := read_url_problem(self.read_url)):
+            raise ValueError(f"read_url: {problem}")
         return self
+
+    @property
+    def reads_url(self) -> str:
+        """Base URL reads go to: read_url, else url."""
+        return self.read_url or self.url or ""
+
+    @property
+    def reads_token_env(self) -> str | None:
+        """Variable holding the read token: read_token_env, else token_env."""
+        return self.read_token_env or self.token_env
+
+
+def read_url_problem(url: str) -> str | None:
+    """What is wrong with a read base URL, or None (pure: no network)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"{url!r} is not an http(s) URL (e.g. http://10.8.0.1:8427)"
+    if "@" in parts.netloc:
+        return "credentials in the URL are refused; put the token in read_token_env"
+    if parts.query or parts.fragment:
+        return f"{url!r} has a query or fragment; give the base URL only"
+    return None
 
 
 class Mqtt(Section):
