@@ -32,6 +32,9 @@ class Quality(enum.IntEnum):
     ESTIMATED = 5
     #: payload rejected by a decoder (MQTT) and kept in the dead-letter table
     REJECTED = 6
+    #: outside what the station can physically produce (core/plausibility.py): stored
+    #: for the record, never used for money, alerts or as the latest value
+    IMPLAUSIBLE = 7
 
     @property
     def label(self) -> str:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
+from core.config.plausibility import Limits
 from core.config.types import EnvName, Identifier, Section
 
 
@@ -70,6 +71,8 @@ class Storage(Section):
     #: gateway: keep raw samples in the SQLite store this many days, and longer until
     #: the county database acknowledged them (the outbox); None keeps them for ever [d]
     raw_retention_days: int | None = Field(default=None, ge=1)
+    #: the plausibility gate's limits (core/config/plausibility.py)
+    limits: Limits = Field(default_factory=Limits)
 
     @model_validator(mode="after")
     def _url_for_remote(self) -> Storage:
