@@ -35,7 +35,7 @@ def test_component_evaluates_on_the_simulated_clock(tmp_path: Path):
     async def scenario() -> str:
         task = asyncio.create_task(service.run(install_signals=False))
         text = ""
-        for _ in range(100):
+        for _ in range(600):  # up to a minute on a loaded machine
             await asyncio.sleep(0.1)
             text = metrics.render()
             if 'pvledger_alerts_open{kind="no_output",state="firing"} 1' in text:

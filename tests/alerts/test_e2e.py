@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from collector.simulate.control import control
+from core.config import load_config
+from core.store import SqliteStore
 from tests.alerts.e2e_config import write
 from tests.alerts.peers import SmtpServer, WebhookServer
 from tests.alerts.test_notifiers import Subscriber
@@ -36,6 +38,30 @@ def wait_hook(hook: WebhookServer, event: str, timeout_s: float) -> dict:
             return got
         pytest.fail(f"unexpected event before {event}: {got['title']}")
     pytest.fail(f"no {event} event within {timeout_s} s")
+
+
+def wait_every_device_stored(cfg: Path, timeout_s: float) -> None:
+    """Wait until the collector's store holds a reading of every configured device."""
+    config = load_config(cfg)
+    want = {d.id for _, d in config.devices()}
+    db = config.resolve(config.storage.path)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if db.exists():
+            with SqliteStore(db, readonly=True) as store:
+                if want <= {s.device for s in store.latest()}:
+                    return
+        assert time.monotonic() < deadline, "the collector did not store every device"
+        time.sleep(0.2)
+
+
+def wait_sim(ctl: int, minutes: float, timeout_s: float = 60) -> None:
+    """Wait until the simulator's clock has advanced by `minutes` of simulated time."""
+    until = control(ctl, "GET", "/clock")["now_ms"] + int(minutes * 60_000)
+    deadline = time.monotonic() + timeout_s
+    while control(ctl, "GET", "/clock")["now_ms"] < until:
+        assert time.monotonic() < deadline, f"simulated time did not advance {minutes} min"
+        time.sleep(0.1)
 
 
 @pytest.mark.slow
@@ -74,7 +100,9 @@ def test_stop_one_household_one_alert_on_every_peer(tmp_path: Path, mosquitto):
                 stderr=subprocess.PIPE,
             )
         )
-        time.sleep(3)  # six simulated minutes of everyone producing
+        # the collector ingesting every logger, then six simulated minutes of producing
+        wait_every_device_stored(cfg, 60)
+        wait_sim(ctl, minutes=6)
         fault = control(ctl, "POST", "/faults", {"kind": "stop", "station": "s-hh-2"})
         stopped_at = control(ctl, "GET", "/clock")["now_ms"]
 
@@ -110,7 +138,7 @@ def test_stop_one_household_one_alert_on_every_peer(tmp_path: Path, mosquitto):
         control(ctl, "POST", "/faults", {"kind": "outage", "village": "va"})
         outage = wait_hook(hook, "firing", 40)
         assert (outage["kind"], outage["subject"]) == ("village_outage", "va")
-        time.sleep(2)  # four more simulated minutes: still no per-station alerts
+        wait_sim(ctl, minutes=4)  # four more simulated minutes: still no per-station alerts
         assert hook.drain() == []
     finally:
         for p in reversed(procs):
