@@ -13,4 +13,6 @@ COMMANDS: tuple[str, ...] = (
     "import_meter",
     "revenue",
     "alerts",
+    "backup",
+    "restore",
 )
