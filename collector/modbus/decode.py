@@ -67,6 +67,8 @@ def decode_point(words: Sequence[int], slot: Slot) -> tuple[Value, Quality]:
     u = unsigned(words, slot.offset, p)
     if u in p.sentinels:
         return None, _SENTINEL
+    if p.mask is not None:
+        u &= p.mask
     raw = raw_value(u, p)
     if isinstance(raw, float):
         if math.isnan(raw):
@@ -101,12 +103,23 @@ def decode_block(
     values: dict[str, Value],
     quality: dict[str, Quality],
 ) -> None:
-    """Decode every slot planned into this block into values/quality (in place)."""
+    """Decode every slot planned into this block into values/quality (in place).
+
+    A field with two points (one marked ``alternate``) keeps the first good value:
+    a good value replaces a flagged one, never the other way round.
+    """
     for slot in slots:
+        f = slot.point.field
         try:
             v, q = decode_point(words, slot)
         except (IndexError, ValueError, OverflowError, struct.error):
             v, q = None, _DECODE
-        values[slot.point.field] = v
-        if q is not Quality.GOOD:
-            quality[slot.point.field] = q
+        if f in values and f not in quality:
+            continue  # already good from the field's other point
+        if f in values and q is not Quality.GOOD:
+            continue  # keep the other point's flag; this one has nothing better
+        values[f] = v
+        if q is Quality.GOOD:
+            quality.pop(f, None)
+        else:
+            quality[f] = q

@@ -61,6 +61,7 @@ SIZES: Mapping[str, int] = MappingProxyType(
         "bitfield32": 2,
         "float32": 2,
         "acc64": 4,
+        "uint64": 4,
         "string": 0,
     }
 )
@@ -77,6 +78,7 @@ DEFAULT_SENTINELS: Mapping[str, frozenset[int]] = MappingProxyType(
         "acc32": frozenset({0}),
         "bitfield32": frozenset({0xFFFFFFFF}),
         "acc64": frozenset({0}),
+        "uint64": frozenset({0xFFFFFFFFFFFFFFFF}),
     }
 )
 MAX_REGISTERS_PER_READ = 125  # Modbus PDU limit for FC3/FC4
@@ -113,6 +115,8 @@ class Point:
     sentinels: frozenset[int] = frozenset()
     checked: bool = False  # checked against the vendor's document
     unit: str = ""
+    mask: int | None = None  # raw bits kept before the enum (a code in the low byte)
+    alternate: bool = False  # fills the field only when the field's other point has no value
 
     @property
     def span(self) -> tuple[int, int]:
@@ -134,6 +138,26 @@ class SunSpecModel:
 
 
 @dataclass(frozen=True, slots=True)
+class FaultText:
+    """What a vendor fault code means, in both languages an alert may use."""
+
+    en: str
+    zh: str
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """How `pvledger probe` recognises a device of this map: one read and what it must hold."""
+
+    function: int
+    address: int  # 0-based wire address
+    count: int
+    prefix: str = ""  # the registers as ASCII start with this text
+    values: frozenset[int] = frozenset()  # or the first register is one of these
+    any_value: bool = False  # or the read merely succeeds (weak: tried last)
+
+
+@dataclass(frozen=True, slots=True)
 class RegisterMap:
     """A validated register map."""
 
@@ -147,6 +171,9 @@ class RegisterMap:
     models: Mapping[int, SunSpecModel] = field(default_factory=lambda: MappingProxyType({}))
     typical_layout: tuple[int, ...] = ()  # sunspec: model chain assumed by --plan
     source: str = ""
+    faults: Mapping[int, FaultText] = field(default_factory=lambda: MappingProxyType({}))
+    signatures: tuple[Signature, ...] = ()
+    rs485: str = ""  # the vendor's default line settings, e.g. "9600 8N1"
 
 
 # --------------------------------------------------------------------------- YAML schema
@@ -164,7 +191,7 @@ class _Limits(_M):
 
 
 _Type = Literal[
-    "int16", "uint16", "int32", "uint32", "acc32", "acc64", "float32", "string",
+    "int16", "uint16", "int32", "uint32", "acc32", "acc64", "uint64", "float32", "string",
     "enum16", "bitfield16", "bitfield32", "sunssf",
 ]  # fmt: skip
 
@@ -185,6 +212,9 @@ class _Point(_M):
     sentinel: list[int] | None = None
     unit: str = ""
     checked: bool = False
+    mask: int | None = Field(default=None, ge=1, le=0xFFFF)
+    alternate: bool = False  # sunspec: another register for the same field, used when the
+    #                          first one is not implemented (heat sink for cabinet temperature)
 
     @model_validator(mode="after")
     def _shape(self) -> _Point:
@@ -213,6 +243,26 @@ class _Model(_M):
     checked: str = ""
 
 
+class _Fault(_M):
+    en: str = Field(min_length=1)
+    zh: str = Field(min_length=1)
+
+
+class _Signature(_M):
+    function: Literal[3, 4] | None = None
+    address: int = Field(ge=0, le=0x1FFFF)  # as the document lists it (address_base applies)
+    count: int = Field(default=1, ge=1, le=MAX_REGISTERS_PER_READ)
+    prefix: str = ""
+    values: list[int] = Field(default_factory=list)
+    any_value: bool = False
+
+    @model_validator(mode="after")
+    def _one_test(self) -> _Signature:
+        if sum((bool(self.prefix), bool(self.values), self.any_value)) != 1:
+            raise ValueError("a signature needs exactly one of prefix:, values:, any_value: true")
+        return self
+
+
 class _Discovery(_M):
     bases: list[int] = Field(default=[40000, 0, 50000], min_length=1)
     function: Literal[3, 4] = 3
@@ -236,6 +286,10 @@ class _Map(_M):
     typical_layout: list[int] = Field(default_factory=list)
     notes: str = ""
     checked_against: str = ""
+    unconfirmed: str = ""  # fields not read in the vendor's document, and why
+    rs485: str = ""
+    faults: dict[int, _Fault] = Field(default_factory=dict)  # vendor fault code -> texts
+    signatures: list[_Signature] = Field(default_factory=list)
     anchors: dict[str, Any] = Field(default_factory=dict)  # YAML anchors, not read
 
 
@@ -262,7 +316,26 @@ def _point(p: _Point, m: _Map, address: int, sf_address: int | None) -> Point:
         sentinels=_sentinels(p, m.default_sentinels),
         checked=p.checked,
         unit=p.unit,
+        mask=p.mask,
+        alternate=p.alternate,
     )
+
+
+def _extras(m: _Map) -> dict[str, Any]:
+    """Fault texts, probe signatures and line settings, common to both kinds of map."""
+    sigs = tuple(
+        Signature(
+            function=s.function or m.function,
+            address=s.address - m.address_base,
+            count=s.count,
+            prefix=s.prefix,
+            values=frozenset(s.values),
+            any_value=s.any_value,
+        )
+        for s in m.signatures
+    )
+    faults = {code: FaultText(f.en, f.zh) for code, f in m.faults.items()}
+    return dict(faults=MappingProxyType(faults), signatures=sigs, rs485=m.rs485)
 
 
 def _compile(m: _Map, source: str) -> tuple[RegisterMap | None, list[str]]:
@@ -290,7 +363,7 @@ def _compile(m: _Map, source: str) -> tuple[RegisterMap | None, list[str]]:
             pts.append(_point(p, m, addr, sf))
         seen: dict[str, int] = {}
         for i, p in enumerate(pts):
-            if p.field in seen:
+            if p.field in seen and not p.alternate:
                 errs.append(f"points[{i}]: field {p.field} also at points[{seen[p.field]}]")
             seen[p.field] = i
         for i, p in enumerate(pts):
@@ -303,7 +376,14 @@ def _compile(m: _Map, source: str) -> tuple[RegisterMap | None, list[str]]:
         if errs:
             return None, errs
         return RegisterMap(
-            m.map, "fixed", m.vendor, m.document, lim, points=tuple(pts), source=source
+            m.map,
+            "fixed",
+            m.vendor,
+            m.document,
+            lim,
+            points=tuple(pts),
+            source=source,
+            **_extras(m),
         ), []
     # sunspec
     if m.points:
@@ -351,6 +431,7 @@ def _compile(m: _Map, source: str) -> tuple[RegisterMap | None, list[str]]:
             models=MappingProxyType(models),
             typical_layout=tuple(m.typical_layout),
             source=source,
+            **_extras(m),
         ),
         [],
     )
@@ -394,6 +475,21 @@ def parse_map(text: str, source: str = "<map>") -> RegisterMap:
             what=source,
         )
     return rmap
+
+
+def fault_text(rmap: RegisterMap, code: int, lang: str = "en") -> str:
+    """``Sungrow fault 0x0002: grid overvoltage`` (zh: ``阳光电源 故障 0x0002：电网过压``).
+
+    A code the map has no text for still names the vendor and the code, never just a number.
+    """
+    vendor_en = rmap.vendor.split(" (")[0]
+    vendor_zh = rmap.vendor.split("(")[-1].rstrip(")") if "(" in rmap.vendor else vendor_en
+    text = rmap.faults.get(code)
+    if lang == "zh":
+        what = text.zh if text else "未知故障码（见厂家手册）"
+        return f"{vendor_zh} 故障 0x{code:04X}：{what}"
+    what = text.en if text else "code not in the map (see the vendor manual)"
+    return f"{vendor_en} fault 0x{code:04X}: {what}"
 
 
 def map_dirs() -> list[Path]:

@@ -17,7 +17,8 @@ END_ID = 0xFFFF
 COMMON_ID = 1
 COMMON_LENGTH = 66
 MAX_MODELS = 64  # a chain longer than this is garbage, not a device
-METER_MODELS = range(201, 205)
+#: integer + scale factor meters 201-204, float meters 211-214
+METER_MODELS = frozenset((*range(201, 205), *range(211, 215)))
 
 #: read(function, address, count) -> words; raises DeviceError / TransportError
 Reader = Callable[[int, int, int], Awaitable[Sequence[int]]]
@@ -74,19 +75,24 @@ def typical(rmap: RegisterMap) -> Layout:
 def place_points(layout: Layout, rmap: RegisterMap, role: str) -> tuple[Point, ...]:
     """Concrete points (absolute addresses) for the models a device of this role uses.
 
-    A meter uses the meter models (201-204), anything else the inverter models. The
-    first model giving a field wins; a point beyond the model's actual length is skipped.
+    A meter uses the meter models (201-204, 211-214), anything else the inverter
+    models. The first model giving a field wins (with its alternates from the same
+    model); a point beyond the model's actual length is skipped.
     """
     meter = role == "meter"
-    out: dict[str, Point] = {}
+    out: dict[tuple[str, int], Point] = {}
+    owner: dict[str, int] = {}  # field -> address of the model that gives it
     for mid, start, length in layout.models:
         model = rmap.models.get(mid)
         if model is None or (mid in METER_MODELS) != meter:
             continue
         for p in model.points:
-            if p.field in out or max(p.span[1], p.address + p.size - 1) > length + 1:
+            if owner.get(p.field, start) != start:
                 continue
-            out[p.field] = Point(
+            if max(p.span[1], p.address + p.size - 1) > length + 1:
+                continue
+            owner[p.field] = start
+            out[(p.field, start + p.address)] = Point(
                 field=p.field,
                 function=p.function,
                 address=start + p.address,
@@ -101,5 +107,7 @@ def place_points(layout: Layout, rmap: RegisterMap, role: str) -> tuple[Point, .
                 sentinels=p.sentinels,
                 checked=p.checked,
                 unit=p.unit,
+                mask=p.mask,
+                alternate=p.alternate,
             )
     return tuple(out.values())

@@ -13,7 +13,70 @@ from core.problems import BadInput
 from core.reading import Quality
 from tests.modbus.conftest import CASES
 
-SHIPPED = ["deye-string", "dtsu666", "growatt-tlx", "huawei-sun2000", "sungrow-sg", "sunspec"]
+SHIPPED = [
+    "ddsu666", "deye-string", "dtsu666", "goodwe-dt", "growatt-tlx", "huawei-sun2000",
+    "sofar-ktlx", "solis-1p", "sungrow-sg", "sunspec",
+]  # fmt: skip
+
+
+def test_every_field_is_checked_or_listed_as_unconfirmed() -> None:
+    import yaml
+
+    from collector.modbus.regmap import map_dirs
+
+    for name in SHIPPED:
+        rmap = load_map(name)
+        pts = rmap.points or tuple(p for m in rmap.models.values() for p in m.points)
+        raw = yaml.safe_load((map_dirs()[-1] / f"{name}.yaml").read_text())
+        if not all(p.checked for p in pts):
+            assert raw.get("unconfirmed"), f"{name}: unchecked fields but no unconfirmed: note"
+        assert rmap.signatures, f"{name}: no probe signature"
+
+
+def test_fault_text_names_vendor_code_and_meaning_in_both_languages() -> None:
+    from collector.modbus.regmap import fault_text
+
+    sg = load_map("sungrow-sg")
+    assert fault_text(sg, 2) == "Sungrow fault 0x0002: grid overvoltage"
+    assert fault_text(sg, 2, "zh") == "阳光电源 故障 0x0002：电网过压"
+    assert fault_text(sg, 0x7777).startswith("Sungrow fault 0x7777: ")
+    for name in SHIPPED:  # every text present in both languages
+        for code, t in load_map(name).faults.items():
+            assert t.en and t.zh, (name, code)
+
+
+def test_mask_keeps_the_low_byte_before_the_enum() -> None:
+    p = Point("status", 4, 0, "uint16", 1, enum={1: 1, 3: 3}, mask=0x00FF)
+    assert decode_point([0x0501], Slot(p, 0, None)) == (1, Quality.GOOD)
+    assert decode_point([0x0503], Slot(p, 0, None)) == (3, Quality.GOOD)
+    assert decode_point([0x0502], Slot(p, 0, None)) == (None, Quality.DECODE_ERROR)
+
+
+def test_alternate_point_fills_a_field_only_when_the_first_has_no_value() -> None:
+    from collector.modbus.decode import decode_block
+
+    cab = Point("temperature_c", 3, 0, "int16", 1, scale=0.1, sentinels=frozenset({0x8000}))
+    snk = Point("temperature_c", 3, 1, "int16", 1, scale=0.1, alternate=True)
+    slots = [Slot(cab, 0, None), Slot(snk, 1, None)]
+    values: dict = {}
+    quality: dict = {}
+    decode_block([0x8000, 523], slots, values, quality)
+    assert values == {"temperature_c": 52.3} and quality == {}
+    values, quality = {}, {}
+    decode_block([401, 523], slots, values, quality)
+    assert values == {"temperature_c": 40.1} and quality == {}
+
+
+def test_signature_needs_exactly_one_test() -> None:
+    text = """
+map: bad
+vendor: X
+document: Y
+signatures: [{address: 1, prefix: AB, any_value: true}]
+points: [{field: power_w, address: 1, type: int16}]
+"""
+    with pytest.raises(BadInput, match="exactly one"):
+        parse_map(text)
 
 
 def test_every_shipped_map_loads_and_has_a_case_folder() -> None:
@@ -85,7 +148,7 @@ def test_planner_merges_within_limits_and_keeps_scale_factors() -> None:
 def test_sunspec_and_huawei_plans_beat_one_request_per_value() -> None:
     sun = load_map("sunspec")
     pts = place_points(typical(sun), sun, "inverter")
-    assert len(plan_requests(pts, sun.limits)) == 1 < naive_request_count(pts) == 12
+    assert len(plan_requests(pts, sun.limits)) == 1 < naive_request_count(pts) == 13
     hua = load_map("huawei-sun2000")
     assert len(plan_requests(hua.points, hua.limits)) == 2 < naive_request_count(hua.points)
 
