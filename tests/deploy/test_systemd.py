@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.deploy.cli import cli_help
+from tests.servers import require_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 UNITS = ROOT / "deploy" / "systemd"
@@ -138,14 +139,30 @@ def test_previous_month_of_a_reference_date(reference: str, expected: str) -> No
     assert proc.stdout.strip() == expected
 
 
-def test_previous_month_defaults_to_today_in_the_site_zone() -> None:
-    """Without a reference: the month before today's month in Asia/Shanghai (not UTC)."""
-    for tz in ("Asia/Shanghai", "America/Los_Angeles"):
-        today = dt.datetime.now(ZoneInfo(tz)).date().replace(day=1)
-        want = (today - dt.timedelta(days=1)).strftime("%Y-%m")
-        proc = previous_month(env={"PVLEDGER_TZ": tz, "TZ": "UTC"})
-        assert proc.returncode == 0, proc.stderr
-        assert proc.stdout.strip() == want
+@pytest.mark.parametrize(
+    ("utc_now", "tz", "expected"),
+    [
+        # 06:00 on the 1st in Beijing is still the last day of the month before in UTC
+        ("2026-02-28 22:00:00", "Asia/Shanghai", "2026-02"),
+        ("2026-02-28 22:00:00", "America/Los_Angeles", "2026-01"),
+        ("2027-01-01 03:00:00", "Asia/Shanghai", "2026-12"),
+    ],
+)
+def test_previous_month_defaults_to_today_in_the_site_zone(
+    utc_now: str, tz: str, expected: str
+) -> None:
+    """Without a reference: the month before today's month in the site zone (not UTC),
+    with "today" set by faketime, never the wall clock's date."""
+    faketime = require_binary("faketime")
+    proc = subprocess.run(
+        [faketime, utc_now, str(BIN / "pvledger-previous-month")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PVLEDGER_TZ": tz, "TZ": "UTC"},
+        timeout=10,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == expected
 
 
 @pytest.mark.parametrize("bad", ["2026-02-30", "march", "2026-3-1"])
