@@ -30,4 +30,6 @@ def open_store(config: Config, *, readonly: bool = False) -> Store:
         token=token_from_env(st.token_env),
         timezone=config.site.timezone,
         batch_size=st.batch_size,
+        read_url=st.reads_url,
+        read_token=token_from_env(st.reads_token_env),
     )

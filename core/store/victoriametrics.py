@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Sequence
@@ -22,6 +24,12 @@ from core.store.lineproto import INT_FIELDS, QUALITY_SUFFIX
 
 MEASUREMENTS = (MEASUREMENT_PV, MEASUREMENT_METER)
 _DAY_MS = 86_400_000
+#: answers after which a read is tried again: vmauth 1.79 balances reads round-robin
+#: over the nodes and answers 502 when it picked one that is down (measured; it does
+#: not try the next itself), so the next attempt lands on a live node
+READ_RETRY_STATUSES = frozenset({0, 429, 502, 503, 504})
+#: pauses between read attempts [s]: 4 attempts in well under a second
+READ_RETRY_PAUSES_S = (0.05, 0.1, 0.2)
 
 #: (measurement, station, device, field) -> {ts: [value, quality, village, gateway]}
 Collected = dict[tuple[str, str, str, str], dict[int, list]]
@@ -177,18 +185,33 @@ class ExportReader(DerivedReads):
         timezone: str = "Asia/Shanghai",
         flush_first: bool = False,
         timeout_s: float = 60.0,
+        token: str | None = None,
     ):
         self.url = url.rstrip("/")
         self.tz = ZoneInfo(timezone)
         self.flush_first = flush_first
         self.timeout_s = timeout_s
+        # vmauth takes "Bearer" (and InfluxDB's "Token"); a single node ignores it
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.retried_reads = 0
 
     def _get(self, path: str) -> bytes:
-        try:
-            with urllib.request.urlopen(f"{self.url}{path}", timeout=self.timeout_s) as r:
-                return r.read()
-        except OSError as exc:
-            raise StoreError(f"{self.url}: read failed ({exc})") from exc
+        """GET with the token; retries what a proxy in front of two nodes may answer."""
+        req = urllib.request.Request(f"{self.url}{path}", headers=self._headers)
+        for pause in (*READ_RETRY_PAUSES_S, None):
+            try:
+                with urllib.request.urlopen(req, timeout=self.timeout_s) as r:
+                    return r.read()
+            except urllib.error.HTTPError as exc:
+                status, detail = exc.code, exc.read()[:300].decode(errors="replace").strip()
+                err: OSError = exc
+            except OSError as exc:
+                status, detail, err = 0, str(exc), exc
+            if pause is None or status not in READ_RETRY_STATUSES:
+                raise StoreError(f"{self.url}: read failed (HTTP {status}: {detail})") from err
+            self.retried_reads += 1
+            time.sleep(pause)
+        raise AssertionError("unreachable")
 
     def export(
         self,
