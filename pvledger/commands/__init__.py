@@ -15,4 +15,5 @@ COMMANDS: tuple[str, ...] = (
     "alerts",
     "backup",
     "restore",
+    "probe",
 )
