@@ -128,17 +128,25 @@ def print_plan(comp: ModbusComponent, out: TextIO | None = None) -> None:
 
 async def _once(comp: ModbusComponent, sink) -> int:
     readings = await comp.poll_once()
+    # a device that did not answer gets one more try once the others are done: on a
+    # busy bus or a busy device one timeout is not yet a lost device. Both attempts
+    # are stored (the failed one happened); the summary shows the last.
+    retry = [i for i, p in enumerate(comp.pollers) if p.state.consecutive_failures]
+    final = list(readings)
+    for i in retry:
+        final[i] = await comp.pollers[i].poll()
     for ep in comp.endpoints.values():
         ep.close()
-    n = sink.write(readings)
+    n = sink.write(readings + [final[i] for i in retry])
     answered = 0
-    for p, r in zip(comp.pollers, readings, strict=True):
+    for p, r in zip(comp.pollers, final, strict=True):
         bad = {f: q.label for f, q in r.quality.items() if q is not Quality.GOOD}
         good = {f: v for f, v in r.values.items() if f not in bad}
         answered += p.state.consecutive_failures == 0
         state = "ok" if p.state.consecutive_failures == 0 else f"FAILED ({p.state.last_error})"
         print(f"{r.device}: {state} {good}" + (f" flagged {bad}" if bad else ""))
-    print(f"{n} samples from {answered}/{len(readings)} devices written")
+    again = f" ({len(retry)} tried twice)" if retry else ""
+    print(f"{n} samples from {answered}/{len(readings)} devices written{again}")
     return 0 if answered or not readings else 1
 
 
