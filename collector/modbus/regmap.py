@@ -155,6 +155,7 @@ class Signature:
     prefix: str = ""  # the registers as ASCII start with this text
     values: frozenset[int] = frozenset()  # or the first register is one of these
     any_value: bool = False  # or the read merely succeeds (weak: tried last)
+    absent: bool = False  # this read must be refused (tells a map from a bigger sibling's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,11 +256,15 @@ class _Signature(_M):
     prefix: str = ""
     values: list[int] = Field(default_factory=list)
     any_value: bool = False
+    absent: bool = False
 
     @model_validator(mode="after")
     def _one_test(self) -> _Signature:
-        if sum((bool(self.prefix), bool(self.values), self.any_value)) != 1:
-            raise ValueError("a signature needs exactly one of prefix:, values:, any_value: true")
+        tests = (bool(self.prefix), bool(self.values), self.any_value, self.absent)
+        if sum(tests) != 1:
+            raise ValueError(
+                "a signature needs exactly one of prefix:, values:, any_value: true, absent: true"
+            )
         return self
 
 
@@ -331,6 +336,7 @@ def _extras(m: _Map) -> dict[str, Any]:
             prefix=s.prefix,
             values=frozenset(s.values),
             any_value=s.any_value,
+            absent=s.absent,
         )
         for s in m.signatures
     )
