@@ -31,8 +31,9 @@ from core.config.model import (
     Station,
     Storage,
     Village,
-    resolve_path,
 )
+from core.config.mqtt_identity import identity_problems
+from core.config.paths import PathOutside, confine, fix_for, path_values
 from core.config.tariffs import Tariff, timeline_problems
 from core.config.types import SECRET_KEYS
 from core.config.yamlsrc import KeyPath, YamlSource, load_yaml, render_path
@@ -95,8 +96,15 @@ class Config:
         return self.path.parent
 
     def resolve(self, value: str) -> Path:
-        """A path from the config, made absolute against base_dir."""
-        return resolve_path(self.base_dir, value)
+        """A path from the config (or a command line), made absolute against base_dir;
+        BadInput when a relative one leads outside base_dir."""
+        try:
+            return confine(self.base_dir, value)
+        except PathOutside as exc:
+            raise BadInput(
+                [Problem("(path)", str(exc), fix_for("it", self.base_dir), file=self.path.name)],
+                what=str(self.path),
+            ) from None
 
     @cached_property
     def village_by_id(self) -> dict[str, Village]:
@@ -246,6 +254,11 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     tariffs = col.items(Tariff, "tariffs")
 
     households, hh_problems = _households(data.get("households"), path, col)
+    for kp, value in path_values(storage, mqtt, alerts, stations):
+        try:
+            confine(path.parent, value)
+        except PathOutside as exc:
+            col.add(kp, str(exc), fix_for(str(kp[-1]), path.parent))
     raw_tariffs = data.get("tariffs")
     tariffs_whole = not isinstance(raw_tariffs, list) or len(raw_tariffs) == len(tariffs)
     _references(
@@ -259,6 +272,11 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         alerts,
         tariffs_whole,
     )
+    reserved = (
+        {mqtt.username: "the collector's own (mqtt.username)"} if mqtt and mqtt.username else {}
+    )
+    for kp, message, fix in identity_problems(stations, reserved):
+        col.add(kp, message, fix)
     col.problems = _dedupe(
         [p for p in col.problems if not (p.where in secret_paths and "Extra inputs" in p.message)]
     )
@@ -297,7 +315,11 @@ def _households(
     if raw is None:
         return [], []
     if isinstance(raw, str):
-        csv_path = resolve_path(path.parent, raw)
+        try:
+            csv_path = confine(path.parent, raw)
+        except PathOutside as exc:
+            col.add(("households",), str(exc), fix_for("households", path.parent))
+            return [], []
         rows, problems = load_households_csv(csv_path)
         return [(h, ("csv", str(csv_path), line)) for h, line in rows], problems
     if isinstance(raw, list):

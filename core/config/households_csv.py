@@ -1,4 +1,11 @@
-"""Household registry kept as a CSV file (finance staff keep it in Excel)."""
+"""Household registry kept as a CSV file (finance staff keep it in Excel).
+
+The config names this file, and a wrong name can point at any file (a key, a
+password file). So until its first row is recognised as a households header,
+errors name the file, the line and the column number and quote nothing from it.
+Once it is a registry, row errors may quote an id cell (to find the row); names,
+cards and accounts are never quoted.
+"""
 
 from __future__ import annotations
 
@@ -47,10 +54,23 @@ def load_households_csv(path: Path) -> tuple[list[tuple[Household, int]], list[P
                 file=shown,
             )
         ]
+    except (OSError, ValueError) as exc:  # a folder, no permission, a NUL in the name
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a file name"
+        return [], [
+            Problem(
+                "households",
+                f"cannot read registry file {path}: {reason}",
+                "give the path of the households CSV file (relative to config.yaml)",
+                file=shown,
+            )
+        ]
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+    except csv.Error:  # e.g. a NUL byte: not a spreadsheet export
+        header = ["?"]
     missing = [c for c in REQUIRED if c not in header]
-    unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
+    unknown = [n for n, c in enumerate(header, 1) if c not in REQUIRED + OPTIONAL]
     problems: list[Problem] = []
     if missing:
         problems.append(
@@ -67,8 +87,10 @@ def load_households_csv(path: Path) -> tuple[list[tuple[Household, int]], list[P
         problems.append(
             Problem(
                 "header",
-                f"unknown column(s) {', '.join(unknown)}",
-                f"use only {', '.join(REQUIRED + OPTIONAL)}",
+                # by number only: this row may be the first line of any file
+                f"column(s) {', '.join(map(str, unknown))} of the first row "
+                "are not households columns",
+                f"name the columns in the first row with only {', '.join(REQUIRED + OPTIONAL)}",
                 file=shown,
                 line=1,
             )
@@ -76,7 +98,22 @@ def load_households_csv(path: Path) -> tuple[list[tuple[Household, int]], list[P
     if problems:
         return [], problems
     out: list[tuple[Household, int]] = []
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # a cell over the csv module's size limit, say
+            problems.append(
+                Problem(
+                    "row",
+                    f"cannot be read as CSV ({type(exc).__name__})",
+                    "export the sheet again as CSV UTF-8",
+                    file=shown,
+                    line=reader.line_num,
+                )
+            )
+            break
         line = reader.line_num
         clean = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
         if None in row:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -12,6 +13,9 @@ from pydantic import Field, field_validator, model_validator
 
 from core.config.plausibility import Limits
 from core.config.types import EnvName, Identifier, Section
+
+#: an IANA zone name: Asia/Shanghai, UTC, America/Argentina/Buenos_Aires, Etc/GMT-8
+_ZONE_RE = re.compile(r"^[A-Za-z0-9_+-]{1,30}(/[A-Za-z0-9_+-]{1,30}){0,3}$")
 
 
 class Site(Section):
@@ -27,11 +31,16 @@ class Site(Section):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, v: str) -> str:
+        # checked by shape first: ZoneInfo treats the name as a file path, and a long
+        # or odd one ends in OSError or RecursionError instead of "not found"
         try:
+            if not _ZONE_RE.match(v):
+                raise ValueError
             ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            shown = v if len(v) <= 64 else f"{v[:64]}..."
             raise ValueError(
-                f"unknown time zone {v!r}; use an IANA name such as Asia/Shanghai"
+                f"unknown time zone {shown!r}; use an IANA name such as Asia/Shanghai"
             ) from None
         return v
 
@@ -226,6 +235,9 @@ class MqttDevice(_DeviceBase):
     role: Literal["inverter", "meter", "logger"] = "logger"
     topic: str
     decoder: Identifier = "json"
+    #: the logger's own user name on the broker (default: its station's id); the
+    #: topic must be pv/<village>/<account> (core/config/mqtt_identity.py)
+    account: Identifier | None = None
 
     @field_validator("topic")
     @classmethod
