@@ -46,7 +46,12 @@ _STOPPED_KINDS = ("no_output", "comm_lost", "device_fault", "village_outage")
 
 @dataclass
 class Snapshot:
-    """Recent good readings per device and field, and the sun, at one evaluation."""
+    """Recent good readings per device and field, and the sun, at one evaluation.
+
+    failed_ms: per device, the times of its COMM_ERROR samples (failed or unanswered
+    requests) in the lookback, oldest first: the evidence comm_lost needs for a
+    polled device.
+    """
 
     now_ms: int
     start_ms: int
@@ -57,6 +62,7 @@ class Snapshot:
     grid_ms: np.ndarray
     exp_1kw: np.ndarray
     peer_points: dict[str, list[PeerPoint]] = field(default_factory=dict)
+    failed_ms: dict[str, list[int]] = field(default_factory=dict)
 
     def expected_1kw(self, ts_ms: int) -> float:
         """Clear-sky output of 1 kWp at ts_ms [W] (from the minute grid)."""
@@ -144,8 +150,11 @@ class Engine:
         start = now_ms - int(min(lookback_s, 8 * 3600) * 1000)
         points: dict[str, dict[str, list[Point]]] = defaultdict(lambda: defaultdict(list))
         last_good: dict[str, int] = {}
+        failed: dict[str, set[int]] = defaultdict(set)
         for s in self.store.series(fields=FIELDS, start_ms=start, end_ms=now_ms + 1):
             if s.quality != Quality.GOOD or s.value is None:
+                if s.quality == Quality.COMM_ERROR:
+                    failed[s.device].add(s.ts_ms)
                 continue
             points[s.device][s.field].append(Point(s.ts_ms, float(s.value)))
             if s.ts_ms > last_good.get(s.device, -1):
@@ -168,6 +177,7 @@ class Engine:
         grid = np.arange(start // _MIN * _MIN, now_ms + _MIN, _MIN, dtype=np.int64)
         exp = np.asarray(solar.expected_power_w(1.0, grid, self.lat, self.lon), dtype=float)
         snap = Snapshot(now_ms, start, points, last_good, int(rise), int(sset), grid, exp)
+        snap.failed_ms = {d: sorted(ts) for d, ts in failed.items()}
         for sid, devs in self.fleet.producing.items():
             pts: list[PeerPoint] = []
             for d in devs:
@@ -253,22 +263,27 @@ class Engine:
         daylight_only: bool,
         margin_s: float,
         floor_ms: int | None = None,
+        *,
+        polled: bool = False,
+        failed_ms: Sequence[int] = (),
     ) -> tuple[rules.Condition | None, bool]:
         """(condition, hold) for a silent device or gateway.
 
         With daylight_only, silence counts from sunrise + margin (loggers wake late)
         until sunset; outside that an open alert is only held while the silence lasts.
         Silence before floor_ms (when this gateway started collecting) never counts.
+        polled: only failed requests (failed_ms) count as silence (rules.comm_lost).
         """
+        ev: dict[str, Any] = {"polled": polled, "failed_ms": failed_ms}
         if daylight_only:
             count_from = snap.rise_ms + int(margin_s * 1000)
             if count_from <= snap.now_ms <= snap.set_ms:
                 start = max(count_from, floor_ms) if floor_ms is not None else count_from
-                cond = rules.comm_lost(last, snap.now_ms, grace_s, count_from_ms=start)
+                cond = rules.comm_lost(last, snap.now_ms, grace_s, count_from_ms=start, **ev)
                 if cond is not None:
                     return cond, False
-            return rules.comm_lost(last, snap.now_ms, grace_s, count_from_ms=floor_ms), True
-        return rules.comm_lost(last, snap.now_ms, grace_s, count_from_ms=floor_ms), False
+            return rules.comm_lost(last, snap.now_ms, grace_s, count_from_ms=floor_ms, **ev), True
+        return rules.comm_lost(last, snap.now_ms, grace_s, count_from_ms=floor_ms, **ev), False
 
     def _comm_lost(self, snap: Snapshot) -> list[Finding]:
         out = []
@@ -285,6 +300,8 @@ class Engine:
                 r.daylight_only,
                 r.window_margin_s,
                 self.started_ms,
+                polled=d.polled,
+                failed_ms=snap.failed_ms.get(d.id, ()),
             )
             if cond is not None:
                 out.append(

@@ -11,6 +11,8 @@ from core.config.model import Station
 
 #: devices whose output counts (meters only count for comm_lost and counter_anomaly)
 PRODUCING_ROLES = ("inverter", "logger")
+#: sources the collector asks (request/response): a lost device leaves failed requests
+POLLED_SOURCES = ("modbus-tcp", "modbus-rtu")
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,8 @@ class DeviceInfo:
     interval_s: float
     #: share of the station's nameplate behind this device [kW] (meters: the station's)
     capacity_kw: float
+    #: read by request/response (Modbus): comm_lost needs failed requests as evidence
+    polled: bool = False
 
 
 class Fleet:
@@ -46,6 +50,7 @@ class Fleet:
                     d.role,
                     d.interval_s,
                     kw,
+                    d.source in POLLED_SOURCES,
                 )
 
     @cached_property

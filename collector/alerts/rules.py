@@ -63,26 +63,44 @@ def comm_lost(
     grace_s: float,
     *,
     count_from_ms: int | None = None,
+    polled: bool = False,
+    failed_ms: Sequence[int] = (),
 ) -> Condition | None:
     """Silence: no good reading for more than grace_s [s].
 
     count_from_ms: silence before it does not count (today's sunrise when only
     daylight silence matters; None counts all). A device never heard from is
     silent since count_from_ms. Returns since = start of the counted silence.
+
+    polled: the collector asks the device (Modbus), so a lost device leaves
+    evidence: failed or unanswered requests (failed_ms, their times, oldest
+    first). Only that evidence counts: the device is lost when its failures after
+    the start span more than grace_s, since = the first of them. A device whose
+    polls were merely late (a saturated bus, a busy machine) has no failure after
+    its last good reading and is not lost. Loggers that push (MQTT) keep the plain
+    silence rule: nothing is asked of them, so nothing can fail.
     """
     starts = [t for t in (last_good_ms, count_from_ms) if t is not None]
     if not starts:
         return None
     start = max(starts)
-    if start > now_ms or now_ms - start <= grace_s * 1000:
+    if start > now_ms:
         return None
-    return Condition(
-        start,
-        {
-            "last_reading_ms": last_good_ms,
-            "silent_s": round((now_ms - (last_good_ms or start)) / 1000),
-        },
-    )
+    if polled:
+        after = [t for t in failed_ms if start < t <= now_ms]
+        if not after or after[-1] - after[0] <= grace_s * 1000:
+            return None
+        start = after[0]
+    elif now_ms - start <= grace_s * 1000:
+        return None
+    seen: dict[str, Any] = {
+        "last_reading_ms": last_good_ms,
+        "silent_s": round((now_ms - (last_good_ms or start)) / 1000),
+    }
+    if polled:
+        seen["failed_requests"] = len(after)
+        seen["last_failed_ms"] = after[-1]
+    return Condition(start, seen)
 
 
 # -- no_output ----------------------------------------------------------------------------

@@ -11,9 +11,9 @@ import numpy as np
 from collector.alerts.engine import Engine
 from collector.alerts.state import AlertDb
 from core import solar
-from core.config import Config
+from core.config import Config, load_config
 from core.store import SqliteStore
-from tests.alerts.fleet import LAT, LON, fill, local_ms, write_config
+from tests.alerts.fleet import LAT, LON, comm_error, fill, local_ms, write_config
 
 DAY = "2018-07-10"
 
@@ -138,6 +138,56 @@ def test_comm_lost_after_its_time(tmp_path: Path):
             ("comm_lost", "s-b2-log")
         ]
         assert events[0].payload["lost_income_yuan"] is None  # generation may continue
+    finally:
+        eng.db.close()
+        store.close()
+
+
+def _polled_b2(tmp_path: Path) -> Config:
+    """The test fleet with s-b2's device read over Modbus (asked, not pushing)."""
+    write_config(tmp_path)
+    path = tmp_path / "config.yaml"
+    text = path.read_text(encoding="utf-8")
+    mqtt = "{id: s-b2-log, source: mqtt, topic: pv/vb/s-b2, interval_s: 60}"
+    assert mqtt in text
+    modbus = (
+        "{id: s-b2-log, source: modbus-tcp, host: 127.0.0.1, port: 1502, unit: 1, "
+        "map: sunspec, interval_s: 60}"
+    )
+    path.write_text(text.replace(mqtt, modbus), encoding="utf-8")
+    return load_config(path)
+
+
+def test_a_polled_device_is_comm_lost_only_from_its_failed_requests(tmp_path: Path):
+    # s-b2 is read over Modbus; from 10:00 its polls are late (a saturated bus): one
+    # request times out at 10:30, one late poll answers at 10:40, nothing else until
+    # 11:00; from 11:00 every request fails (the collector stores COMM_ERROR readings)
+    cfg = _polled_b2(tmp_path)
+    assert Engine(cfg, None, None).fleet.devices["s-b2-log"].polled  # type: ignore[arg-type]
+    gone, answered, failing = (local_ms(DAY, t) for t in ("10:00", "10:40", "11:00"))
+
+    def share(sid, t):
+        return None if sid == "s-b2" and t >= gone and t != answered else 0.8
+
+    store = fill(cfg, local_ms(DAY, "05:00"), local_ms(DAY, "12:30"), share)
+    fails = [local_ms(DAY, "10:30"), *range(failing, local_ms(DAY, "12:30"), 60_000)]
+    store.write([comm_error("s-b2", "s-b2-log", t) for t in fails])
+    eng = engine(cfg, store)
+    try:
+        # an hour with one late answer and one timeout: late polls are not a lost device
+        # (the same silence from an MQTT logger fires at 10:30: the test above)
+        late = run(eng, every("10:00", "11:00"))
+        assert late == [] and eng.db.open_alerts() == []
+        # failures spanning more than the grace open it, since the first of them;
+        # it fires once they have lasted for_s (30 min)
+        events = run(eng, every("11:05", "12:00"))
+        assert [(e.payload["kind"], e.payload["subject"]) for e in fired(events)] == [
+            ("comm_lost", "s-b2-log")
+        ]
+        f = fired(events)[0]
+        assert f.ts_ms == local_ms(DAY, "11:30")
+        assert f.payload["since"] == f"{DAY} 11:00"
+        assert f.payload["seen"]["last_failed_ms"] <= f.ts_ms
     finally:
         eng.db.close()
         store.close()

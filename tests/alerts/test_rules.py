@@ -54,6 +54,37 @@ def test_comm_lost_daylight_only_counts_from_sunrise():
     assert rules.comm_lost(None, T0, 180) is None
 
 
+def test_comm_lost_of_a_polled_device_counts_only_its_failed_requests():
+    last_good = T0 - 3600_000
+
+    def lost(failed, **kw):
+        return rules.comm_lost(last_good, T0, 180, polled=True, failed_ms=failed, **kw)
+
+    # an hour without a reading but no request failed: its polls were only late
+    assert lost([]) is None
+    assert lost([last_good - 5 * MIN, last_good - MIN]) is None  # failures before it answered
+    # one timeout after an hour of late polls is no proof of an hour's silence
+    assert lost([T0 - MIN]) is None
+    # failed requests spanning no more than the grace: not yet
+    assert lost([T0 - 3 * MIN, T0 - 2 * MIN, T0]) is None
+    # failures spanning more than the grace: lost since the first of them
+    c = lost([T0 - 10 * MIN + i * MIN for i in range(11)])
+    assert c is not None and c.since_ms == T0 - 10 * MIN
+    assert c.seen["failed_requests"] == 11 and c.seen["last_failed_ms"] == T0
+    assert c.seen["silent_s"] == 3600 and c.seen["last_reading_ms"] == last_good
+    # failures in the future of the evaluation (a backfilled store) do not count
+    assert lost([T0 - MIN, T0 + 10 * MIN]) is None
+    # never answered since sunrise, failing ever since: lost since the first failure
+    sunrise = T0 - 5 * 3600_000
+    fails = [sunrise - 30 * MIN + i * 10 * MIN for i in range(40)]
+    c = rules.comm_lost(None, T0, 180, count_from_ms=sunrise, polled=True, failed_ms=fails)
+    assert c is not None and c.since_ms == min(t for t in fails if t > sunrise)
+    # failures only before sunrise (at night): they do not count today
+    night = [t for t in fails if t < sunrise]
+    at_night = rules.comm_lost(None, T0, 180, count_from_ms=sunrise, polled=True, failed_ms=night)
+    assert at_night is None
+
+
 def test_zero_run_and_flat_counter():
     pts = series([500] * 40 + [0] * 80)
     assert rules.zero_run_start(pts, 30) == pts[40].ts_ms
