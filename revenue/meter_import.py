@@ -24,13 +24,13 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from core.config import Config
 from core.problems import BadInput, Problem
-from core.sqlite_tx import immediate
 from revenue.energy import ImportedMeter
+from revenue.import_values import INT64_MAX, NotExact, kwh_to_wh, show, yuan_to_fen
 from revenue.ledger import Ledger
 
 ALIASES = {
@@ -49,62 +49,103 @@ ALIASES = {
     "amount_yuan": "amount_yuan",
     "结算金额": "amount_yuan",
 }
-_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 
 
 @dataclass(frozen=True)
 class ImportSummary:
-    """What an import did."""
+    """What an import did: new rows, identical repeats in the file, rows already imported."""
 
     file: str
     sha256: str
     statements: int
     readings: int
     already_imported: bool
+    duplicates: int = 0  # identical rows repeated inside the file, counted once
+    known: int = 0  # rows identical to ones an earlier file imported
 
 
-def decode(data: bytes) -> str:
-    """UTF-8 (BOM optional), else GBK; BadInput if neither."""
+@dataclass(frozen=True)
+class _Item:
+    """One parsed row: a statement (station, month) or a reading (station, ts_ms)."""
+
+    table: str  # meter_statements | meter_readings
+    key: tuple
+    value: tuple  # what must agree between two rows of the same key
+    line: int
+    when: str  # the key's time as written in the file, for messages
+    row: dict
+
+
+_KEYS = {"meter_statements": ("station", "month"), "meter_readings": ("station", "ts_ms")}
+
+
+_VALUE_NAMES = {
+    "meter_statements": ("export_wh", "statement_no", "amount_fen"),
+    "meter_readings": ("export_wh",),
+}
+
+
+def decode(data: bytes, name: str = "input") -> str:
+    """UTF-8 (BOM optional), else GBK; BadInput naming the file and byte if neither."""
     try:
         return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        utf8_at = exc.start
     try:
         return data.decode("gbk")
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as exc:
+        # the encoding that got further is the file's, and its failure is the bad byte
+        at = max(utf8_at, exc.start)
+    line = data.count(b"\n", 0, at) + 1
+    raise BadInput(
+        [
+            Problem(
+                "encoding",
+                f"neither UTF-8 nor GBK at byte {at} (0x{data[at]:02x})",
+                "save the file as UTF-8 or GBK (Excel: CSV UTF-8)",
+                name,
+                line,
+            )
+        ],
+        what=name,
+    ) from None
+
+
+def read_rows(text: str, name: str) -> list[tuple[int, list[str]]]:
+    """CSV records with the file line each starts on; BadInput on malformed CSV."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    out, start = [], 1
+    try:
+        for raw in reader:
+            out.append((start, raw))
+            start = reader.line_num + 1
+    except csv.Error as exc:
         raise BadInput(
-            [Problem("file", "neither UTF-8 nor GBK", "save the file as UTF-8 or GBK")]
+            [
+                Problem(
+                    "csv", str(exc), "save the sheet again as CSV (comma-separated)", name, start
+                )
+            ],
+            what=name,
         ) from None
+    return out
 
 
-def _kwh_to_wh(text: str) -> int:
-    d = Decimal(text.replace(",", ""))
-    if d < 0 or not d.is_finite():
-        raise ValueError("negative")
-    wh = d * 1000
-    if wh != wh.to_integral_value():
-        raise ValueError("finer than 1 Wh")
-    return int(wh)
-
-
-def import_file(config: Config, ledger: Ledger, path: str | Path, now: str) -> ImportSummary:
-    """Validate every row, then import all of them in one transaction (or none)."""
-    path = Path(path)
-    data = path.read_bytes()
-    sha = hashlib.sha256(data).hexdigest()
-    name = path.name
-    if ledger.db.execute("SELECT 1 FROM meter_imports WHERE file_sha256=?", (sha,)).fetchone():
-        return ImportSummary(name, sha, 0, 0, True)
-    text = decode(data)
-    rows = list(csv.reader(io.StringIO(text)))
-    problems: list[Problem] = []
-    if not rows:
-        raise BadInput([Problem("file", "empty file", "add a header row", file=name)])
-    header = [ALIASES.get(h.strip()) for h in rows[0]]
-    unknown = [h for h, k in zip(rows[0], header, strict=True) if k is None and h.strip()]
+def _header(row: list[str], name: str) -> tuple[list[str | None], list[Problem]]:
+    header = [ALIASES.get(h.strip()) for h in row]
+    problems = []
+    unknown = [show(h) for h, k in zip(row, header, strict=True) if k is None and h.strip()]
     if unknown:
         problems.append(
-            Problem("header", f"unknown columns {unknown}", f"use {sorted(set(ALIASES))}", name, 1)
+            Problem(
+                "header", f"unknown columns {', '.join(unknown)}", f"use {sorted(ALIASES)}", name, 1
+            )
+        )
+    seen = [k for k in header if k]
+    for k in sorted({k for k in seen if seen.count(k) > 1}):
+        problems.append(
+            Problem("header", f"column {k} given twice", "keep one column per meaning", name, 1)
         )
     if "export_kwh" not in header or not ({"station_id", "account"} & set(header)):
         problems.append(
@@ -116,130 +157,236 @@ def import_file(config: Config, ledger: Ledger, path: str | Path, now: str) -> I
                 1,
             )
         )
+    return header, problems
+
+
+def _kwh_text(wh: int) -> str:
+    return f"{Decimal(wh) / 1000:f} kWh"
+
+
+def _describe(table: str, value: tuple, other: tuple) -> str:
+    """The fields in which value differs from other, for humans."""
+    parts = []
+    for col, v, o in zip(_VALUE_NAMES[table], value, other, strict=True):
+        if v == o:
+            continue
+        if col == "export_wh":
+            parts.append(_kwh_text(v))
+        elif col == "amount_fen":
+            parts.append("no amount" if v is None else f"{Decimal(v) / 100:.2f} yuan")
+        else:
+            parts.append(f"{col} {show(v)}")
+    return ", ".join(parts)
+
+
+def _dedupe(items: list[_Item], name: str) -> tuple[list[_Item], int, list[Problem]]:
+    """Identical repeats counted once; two lines saying different things both named."""
+    first: dict[tuple, _Item] = {}
+    problems, dups = [], 0
+    for it in items:
+        k = (it.table, it.key)
+        was = first.get(k)
+        if was is None:
+            first[k] = it
+        elif was.value == it.value:
+            dups += 1
+        else:
+            problems.append(
+                Problem(
+                    "export_kwh" if was.value[0] != it.value[0] else "row",
+                    f"{it.key[0]} {it.when}: line {it.line} says "
+                    f"{_describe(it.table, it.value, was.value)}, line {was.line} says "
+                    f"{_describe(it.table, was.value, it.value)}",
+                    "a file may say one thing about a station and time: keep the right line",
+                    name,
+                    it.line,
+                )
+            )
+    return list(first.values()), dups, problems
+
+
+def _against_ledger(
+    ledger: Ledger, items: list[_Item], name: str
+) -> tuple[list[_Item], int, list[Problem]]:
+    """Rows an earlier file imported identically are skipped; a different one is refused."""
+    new, known, problems = [], 0, []
+    for it in items:
+        cols = _VALUE_NAMES[it.table]
+        where = " AND ".join(f"{c} = ?" for c in _KEYS[it.table])
+        old = ledger.db.execute(
+            f"SELECT {', '.join(cols)}, i.file_name, t.line FROM {it.table} t "
+            f"LEFT JOIN meter_imports i USING (file_sha256) WHERE {where}",
+            it.key,
+        ).fetchone()
+        if old is None:
+            new.append(it)
+        elif tuple(old[: len(cols)]) == it.value:
+            known += 1
+        else:
+            was = tuple(old[: len(cols)])
+            problems.append(
+                Problem(
+                    "row",
+                    f"{it.key[0]} {it.when}: {_describe(it.table, it.value, was)} here, "
+                    f"{_describe(it.table, was, it.value)} imported before from "
+                    f"{old[-2] or 'an earlier file'} line {old[-1]}",
+                    "an imported value is never silently replaced; correct it with a new "
+                    "statement number if the grid company reissued it",
+                    name,
+                    it.line,
+                )
+            )
+    return new, known, problems
+
+
+def import_file(config: Config, ledger: Ledger, path: str | Path, now: str) -> ImportSummary:
+    """Validate every row, then import all of them in one chained transaction (or none)."""
+    path = Path(path)
+    name = path.name
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadInput(
+            [Problem("file", exc.strerror or "cannot be read", "check the path", str(path))],
+            what=str(path),
+        ) from None
+    sha = hashlib.sha256(data).hexdigest()
+    if ledger.db.execute("SELECT 1 FROM meter_imports WHERE file_sha256=?", (sha,)).fetchone():
+        return ImportSummary(name, sha, 0, 0, True)
+    rows = read_rows(decode(data, name), name)
+    if not rows:
+        raise BadInput([Problem("file", "empty file", "add a header row", name)], what=name)
+    header, problems = _header(rows[0][1], name)
     if problems:
         raise BadInput(problems, what=name)
     accounts = dict(ledger.db.execute("SELECT account, station FROM grid_accounts"))
-    stations = config.station_by_id
-    tz = config.site.tz
-    statements, readings, new_accounts = [], [], {}
-    for lineno, raw in enumerate(rows[1:], start=2):
+    new_accounts: dict[str, tuple[str, int]] = {}  # account -> (station, line)
+    items: list[_Item] = []
+    for lineno, raw in rows[1:]:
         if not any(c.strip() for c in raw):
             continue
-        if len(raw) != len(header):
-            problems.append(
-                Problem("row", f"{len(raw)} fields, header has {len(header)}", "", name, lineno)
-            )
-            continue
-        rec = {k: v.strip() for k, v in zip(header, raw, strict=True) if k}
-
-        def bad(msg: str, fix: str = "", ln: int = lineno) -> None:
-            problems.append(Problem("row", msg, fix, name, ln))
-
-        st, acct = rec.get("station_id", ""), rec.get("account", "")
-        if st and st not in stations:
-            bad(f"unknown station {st!r}", "use a station id from config.yaml")
-            continue
-        if st and acct:
-            if accounts.get(acct, st) != st or new_accounts.get(acct, st) != st:
-                bad(f"account {acct} already belongs to another station")
-                continue
-            new_accounts[acct] = st
-        if not st:
-            st = accounts.get(acct) or new_accounts.get(acct, "")
-            if not st:
-                bad(f"account {acct!r} is not linked to a station", "give station_id once with it")
-                continue
-        try:
-            wh = _kwh_to_wh(rec.get("export_kwh", ""))
-        except (InvalidOperation, ValueError) as exc:
-            bad(
-                f"export_kwh {rec.get('export_kwh')!r} is not a kWh amount ({exc})",
-                "write e.g. 12390.5",
-            )
-            continue
-        amount_fen = None
-        if rec.get("amount_yuan"):
-            try:
-                y = Decimal(rec["amount_yuan"].replace(",", ""))
-                if y * 100 != (y * 100).to_integral_value():
-                    raise InvalidOperation
-                amount_fen = int(y * 100)
-            except InvalidOperation:
-                bad(f"amount_yuan {rec['amount_yuan']!r} is not a yuan amount", "e.g. 5133.18")
-                continue
-        ts, period = rec.get("timestamp", ""), rec.get("period", "")
-        if bool(ts) == bool(period):
-            bad("give exactly one of timestamp (a reading) or period (a statement)")
-            continue
-        if period:
-            if not _PERIOD.match(period):
-                bad(f"period {period!r} is not YYYY-MM")
-                continue
-            statements.append(
-                (st, period, wh, rec.get("statement_no", ""), amount_fen, sha, lineno)
-            )
-        else:
-            try:
-                t = dt.datetime.fromisoformat(ts)
-            except ValueError:
-                bad(
-                    f"timestamp {ts!r} is not ISO 8601",
-                    "e.g. 2026-08-01 00:00 or 2026-08-01T00:00+08:00",
-                )
-                continue
-            if t.tzinfo is None:
-                t = t.replace(tzinfo=tz)
-            readings.append((st, int(t.timestamp() * 1000), wh, sha, lineno))
-    keys: dict[tuple, int] = {}
-    for row in statements:
-        k = ("s", row[0], row[1])
-        if k in keys:
-            problems.append(
-                Problem("row", f"{row[0]} {row[1]} also on line {keys[k]}", "", name, row[6])
-            )
-        keys[k] = row[6]
-        old = ledger.db.execute(
-            "SELECT export_wh FROM meter_statements WHERE station=? AND month=?", row[:2]
-        ).fetchone()
-        if old and old[0] != row[2]:
-            problems.append(
-                Problem(
-                    "row",
-                    f"{row[0]} {row[1]}: {row[2]} Wh differs from the {old[0]} Wh imported before",
-                    "a statement is never silently replaced",
-                    name,
-                    row[6],
-                )
-            )
-    for row in readings:
-        old = ledger.db.execute(
-            "SELECT export_wh FROM meter_readings WHERE station=? AND ts_ms=?", row[:2]
-        ).fetchone()
-        if old and old[0] != row[2]:
-            problems.append(
-                Problem(
-                    "row",
-                    f"{row[0]}: reading differs from the one imported before",
-                    "",
-                    name,
-                    row[4],
-                )
-            )
+        item = _parse_row(config, header, raw, lineno, name, sha, accounts, new_accounts, problems)
+        if item is not None:
+            items.append(item)
+    items, dups, more = _dedupe(items, name)
+    problems += more
     if problems:
         raise BadInput(problems, what=name)
-    db = ledger.db
-    with immediate(db):
-        db.executemany("INSERT OR IGNORE INTO meter_statements VALUES (?,?,?,?,?,?,?)", statements)
-        db.executemany("INSERT OR IGNORE INTO meter_readings VALUES (?,?,?,?,?)", readings)
-        db.executemany(
-            "INSERT OR IGNORE INTO grid_accounts VALUES (?,?,?)",
-            [(a, s, sha) for a, s in new_accounts.items()],
+    items, known, problems = _against_ledger(ledger, items, name)
+    if problems:
+        raise BadInput(problems, what=name)
+    st = [i.row for i in items if i.table == "meter_statements"]
+    rd = [i.row for i in items if i.table == "meter_readings"]
+    accts = [
+        {"account": a, "station": s, "file_sha256": sha}
+        for a, (s, _ln) in sorted(new_accounts.items())
+        if a not in accounts
+    ]
+    imp = {"file_sha256": sha, "file_name": name, "rows": len(items), "recorded_at": now}
+    rows_by_table = {
+        "meter_imports": [imp],
+        "meter_statements": st,
+        "meter_readings": rd,
+        "grid_accounts": accts,
+    }
+    ledger.record("import", sha, rows_by_table, now)
+    return ImportSummary(name, sha, len(st), len(rd), False, dups, known)
+
+
+def _parse_row(
+    config: Config,
+    header: list[str | None],
+    raw: list[str],
+    lineno: int,
+    name: str,
+    sha: str,
+    accounts: dict[str, str],
+    new_accounts: dict[str, tuple[str, int]],
+    problems: list[Problem],
+) -> _Item | None:
+    """One data row -> an item, or None with its problems appended."""
+
+    def bad(where: str, msg: str, fix: str = "") -> None:
+        problems.append(Problem(where, msg, fix, name, lineno))
+
+    if len(raw) != len(header):
+        bad("row", f"{len(raw)} fields, header has {len(header)}", "one value per column")
+        return None
+    rec = {k: v.strip() for k, v in zip(header, raw, strict=True) if k}
+    st, acct = rec.get("station_id", ""), rec.get("account", "")
+    if st and st not in config.station_by_id:
+        bad("station_id", f"unknown station {show(st)}", "use a station id from config.yaml")
+        return None
+    if st and acct:
+        linked = new_accounts.get(acct, (accounts.get(acct, st), 0))
+        if linked[0] != st:
+            where = f"line {linked[1]}" if linked[1] else "an earlier import"
+            bad("account", f"account {show(acct)} belongs to {linked[0]} ({where}), not {st}")
+            return None
+        new_accounts.setdefault(acct, (st, lineno))
+    if not st:
+        st = accounts.get(acct) or new_accounts.get(acct, ("", 0))[0]
+        if not st:
+            bad(
+                "account",
+                f"account {show(acct)} is not linked to a station",
+                "give station_id once with it",
+            )
+            return None
+    try:
+        wh = kwh_to_wh(rec.get("export_kwh", ""))
+    except NotExact as exc:
+        bad(
+            "export_kwh",
+            f"{show(rec.get('export_kwh', ''))} is not a kWh amount ({exc})",
+            "write the kWh as a plain number, e.g. 12390.5 (at most 3 decimals, "
+            f"at most {INT64_MAX // 1000:,} kWh)",
         )
-        db.execute(
-            "INSERT INTO meter_imports VALUES (?,?,?,?)",
-            (sha, name, len(statements) + len(readings), now),
+        return None
+    amount_fen = None
+    if rec.get("amount_yuan"):
+        try:
+            amount_fen = yuan_to_fen(rec["amount_yuan"])
+        except NotExact as exc:
+            bad(
+                "amount_yuan",
+                f"{show(rec['amount_yuan'])} is not a yuan amount ({exc})",
+                "write e.g. 5133.18 (at most 2 decimals)",
+            )
+            return None
+    ts, period = rec.get("timestamp", ""), rec.get("period", "")
+    if bool(ts) == bool(period):
+        bad("row", "give exactly one of timestamp (a reading) or period (a statement)")
+        return None
+    if period:
+        if not _PERIOD.match(period):
+            bad("period", f"{show(period)} is not YYYY-MM", "e.g. 2026-07")
+            return None
+        no = rec.get("statement_no", "")
+        row = {
+            "station": st,
+            "month": period,
+            "export_wh": wh,
+            "statement_no": no,
+            "amount_fen": amount_fen,
+            "file_sha256": sha,
+            "line": lineno,
+        }
+        return _Item("meter_statements", (st, period), (wh, no, amount_fen), lineno, period, row)
+    try:
+        t = dt.datetime.fromisoformat(ts)
+        if t.tzinfo is None:
+            t = t.replace(tzinfo=config.site.tz)
+        ts_ms = int(t.timestamp() * 1000)
+    except (ValueError, OverflowError):
+        bad(
+            "timestamp",
+            f"{show(ts)} is not an ISO 8601 time",
+            "e.g. 2026-08-01 00:00 or 2026-08-01T00:00+08:00",
         )
-    return ImportSummary(name, sha, len(statements), len(readings), False)
+        return None
+    row = {"station": st, "ts_ms": ts_ms, "export_wh": wh, "file_sha256": sha, "line": lineno}
+    return _Item("meter_readings", (st, ts_ms), (wh,), lineno, ts, row)
 
 
 def load_imported(ledger: Ledger) -> ImportedMeter:

@@ -10,8 +10,9 @@ from pathlib import Path
 from core.config import Config
 from core.problems import BadInput, Problem
 from core.store.base import Store
+from revenue.chain import Head, render_head
 from revenue.export import render
-from revenue.ledger import FinalExists, Ledger, RunRecord
+from revenue.ledger import FinalExists, Ledger, LedgerBroken, RunRecord
 from revenue.meter_import import load_imported
 from revenue.period import Period
 from revenue.run import RunResult, compute
@@ -115,6 +116,28 @@ def diff(
     return out
 
 
+def write_run_head(ledger: Ledger, record: RunRecord, out_dir: Path) -> Path:
+    """ledger-head-PERIOD.txt beside a run's files: the chain's head right after this run.
+
+    Not one of the run's recorded files (those are hashed into the run, so they cannot hold
+    the hash of the entry that covers them). Keep it with the files: `pvledger revenue
+    verify --head FILE` later proves the ledger still holds this run and all before it.
+    """
+    entry = ledger.run_entry(record.seq)
+    assert entry is not None  # append() chains every run in the same transaction
+    p = out_dir / f"ledger-head-{record.period}.txt"
+    text = render_head(
+        Head(entry.seq, entry.hash),
+        ledger=ledger.path.name,
+        run=record.seq,
+        period=record.period,
+        status=record.status,
+        at=record.recorded_at,
+    )
+    p.write_text(text, encoding="utf-8", newline="\n")
+    return p
+
+
 def payout(
     config: Config,
     store: Store | None,
@@ -134,6 +157,14 @@ def payout(
     own = ledger is None
     ledger = ledger or Ledger(ledger_path(config))
     try:
+        broken = ledger.verify()
+        if broken:
+            # a run on edited inputs would pay what the edit says (issue 12 item 4)
+            raise LedgerBroken(
+                f"{ledger.path}: the ledger fails verification, no run computed:\n"
+                + "\n".join(f"  {p}" for p in broken[:20])
+                + "\nrun `pvledger revenue verify` for every problem"
+            )
         existing = ledger.effective_final(period.id)
         if existing is not None and not supersede:
             raise BadInput(
@@ -209,6 +240,7 @@ def payout(
                 p = out_dir / name
                 p.write_bytes(data)
                 written.append(p)
+            written.append(write_run_head(ledger, record, out_dir))
         return Outcome(result, record, files, tuple(written))
     finally:
         if own:

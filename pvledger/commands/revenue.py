@@ -36,32 +36,32 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--reason", metavar="TEXT", default="", help="why the correction is made (with --supersede)"
     )
     p.add_argument("--lang", choices=["zh", "en"], default="en", help="xlsx header language")
+    p.add_argument(
+        "--head",
+        metavar="FILE",
+        type=Path,
+        action="append",
+        default=[],
+        help="verify: also check an earlier head, e.g. a run's ledger-head-PERIOD.txt",
+    )
+    p.add_argument(
+        "--accept-head",
+        action="store_true",
+        help="verify: after an investigation, write the head file from the chain as it is",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run or verify; BadInput -> exit 2, failed checks or a broken ledger -> exit 1."""
     from core.problems import BadInput, Problem
-    from revenue.ledger import Ledger
+    from revenue.ledger import LedgerBroken
     from revenue.payout import ChecksFailed, ledger_path, payout
     from revenue.period import parse_period
 
     config = config_from(args)
     if args.action == "verify":
-        path = ledger_path(config)
-        if not path.exists():
-            print(f"{path}: no ledger yet (no run recorded)")
-            return 0
-        with Ledger(path) as ledger:
-            problems = ledger.verify()
-            n = len(ledger.runs())
-        if problems:
-            print(f"{path}: TAMPERED", file=sys.stderr)
-            for p in problems:
-                print(f"  {p}", file=sys.stderr)
-            return 1
-        print(f"{path}: {n} runs, hash chain intact")
-        return 0
+        return _verify(ledger_path(config), args.head, args.accept_head)
     if not args.period:
         raise BadInput([Problem("--period", "missing", "give --period YYYY-MM or YYYYQn")])
     period = parse_period(args.period)
@@ -77,6 +77,9 @@ def run(args: argparse.Namespace) -> int:
             reason=args.reason,
             lang=args.lang,
         )
+    except LedgerBroken as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
     except ChecksFailed as exc:
         print(str(exc), file=sys.stderr)
         for e in exc.result.errors[:50]:
@@ -104,6 +107,56 @@ def run(args: argparse.Namespace) -> int:
     )
     for p in out.written:
         print(f"  {p}")
+    return 0
+
+
+def _verify(path: Path, head_files: list[Path], accept: bool) -> int:
+    """Check the whole ledger (revenue/ledger_check.py); 0 intact, 1 with every problem named."""
+    from core.problems import BadInput, Problem
+    from revenue.chain import parse_head
+    from revenue.ledger import Ledger
+    from revenue.ledger_check import summary
+
+    if not path.exists():
+        head = path.with_name(path.name + ".head")
+        if head.exists():
+            print(f"{path}: TAMPERED\n  ledger: missing, but {head} exists", file=sys.stderr)
+            return 1
+        print(f"{path}: no ledger yet (no run or import recorded)")
+        return 0
+    heads = []
+    for f in head_files:
+        try:
+            h = parse_head(f.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BadInput([Problem("--head", f"{f}: cannot be read ({exc})", "")]) from None
+        if h is None:
+            raise BadInput(
+                [Problem("--head", f"{f}: not a ledger head file", "give a ledger-head-*.txt")]
+            )
+        heads.append((f.name, h))
+    with Ledger(path) as ledger:
+        problems = ledger.verify(tuple(heads))
+        n, head, stored = summary(ledger), ledger.head(), ledger.read_head()
+        if accept and not any(p.startswith("chain") for p in problems):
+            stored = ledger.accept_head()
+            print(f"{ledger.head_path}: written from the chain ({head.entries} entries)")
+            problems = ledger.verify(tuple(heads))
+    print(
+        f"{path}: {n['runs']} runs, {n['imports']} imports ({n['statements']} statements, "
+        f"{n['readings']} readings, {n['accounts']} grid accounts)"
+    )
+    print(f"  chain: {head.entries} entries, head {head.hash}")
+    if stored is not None:
+        print(f"  head file: {stored.entries} entries, head {stored.hash}")
+    for name, h in heads:
+        print(f"  {name}: {h.entries} entries, head {h.hash}")
+    if problems:
+        print(f"{path}: TAMPERED ({len(problems)} problems)", file=sys.stderr)
+        for p in problems:
+            print(f"  {p}", file=sys.stderr)
+        return 1
+    print(f"{path}: hash chain intact; every run, file, statement, reading and import matches")
     return 0
 
 

@@ -1,0 +1,151 @@
+"""`revenue verify`: everything that can be wrong with a ledger, each named (table, key).
+
+Checked: guard triggers that were dropped; the chain (gaps, links, entry hashes); the head
+file beside the database and any earlier head given (a run's ledger-head file); every run
+row (its hash, the runs' own chain, its files) against its chain entry; every row of the
+covered tables (revenue/ledger.py COVERED) against the entry that imported it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+from revenue.chain import GENESIS, Entry, Head, chain_problems, compare_head, contains_head
+from revenue.ledger import COVERED, RUN_FIELDS, Ledger, outputs_hash, row_hash
+
+MAX_PER_TABLE = 20  # a dropped table would list every row; the first ones and a count suffice
+
+
+def problems(ledger: Ledger, heads: tuple[tuple[str, Head], ...] = ()) -> list[str]:
+    """Every problem found; [] when the ledger is intact."""
+    out = [
+        f"trigger {t} had been dropped (recreated now): someone bypassed the append-only guard"
+        for t in ledger.dropped_triggers
+    ]
+    entries = ledger.entries()
+    out += chain_problems(entries)
+    head = ledger.read_head()
+    if head is None:
+        what = "is not a head file" if ledger.head_path.exists() else "is missing (deleted?)"
+        out.append(f"head: {ledger.head_path} {what}")
+    else:
+        out += compare_head(entries, head, ledger.head_path.name)
+    for source, h in heads:
+        out += contains_head(entries, h, source)
+    out += run_problems(ledger, entries)
+    out += row_problems(ledger, entries)
+    return out
+
+
+def run_problems(ledger: Ledger, entries: list[Entry]) -> list[str]:
+    """Run rows: their hashes, the runs' own chain, their files, and the chain's run entries."""
+    out, prev = [], GENESIS
+    runs = ledger.runs()
+    for r in runs:
+        fields = {k: getattr(r, k) for k in RUN_FIELDS}
+        if r.prev_hash != prev:
+            out.append(f"run {r.seq}: prev_hash does not match run before it")
+        if row_hash(fields) != r.hash:
+            out.append(f"run {r.seq}: row content does not match its hash")
+        files = ledger.files(r.seq)
+        for n, sha in ledger.db.execute(
+            "SELECT name, sha256 FROM run_files WHERE seq = ?", (r.seq,)
+        ):
+            if hashlib.sha256(files[n]).hexdigest() != sha:
+                out.append(f"run {r.seq}: file {n} was changed")
+        if outputs_hash(files) != r.outputs_hash:
+            out.append(f"run {r.seq}: files do not match the recorded outputs hash")
+        prev = r.hash
+    seqs = [r.seq for r in runs]
+    if seqs != list(range(1, len(seqs) + 1)):
+        out.append("runs are missing from the sequence (deleted rows)")
+    chained = {}
+    for e in entries:
+        if e.kind == "run":
+            chained[int(e.ref)] = _json(e)
+    have = {r.seq: r for r in runs}
+    for seq in sorted(set(chained) - set(have)):
+        c = chained[seq]
+        out.append(f"runs: run {seq} ({c.get('period')} {c.get('status')}) was deleted")
+    for seq in sorted(set(have) - set(chained)):
+        out.append(f"runs: run {seq} ({have[seq].period}) is not in the chain (added outside)")
+    for seq in sorted(set(have) & set(chained)):
+        if chained[seq].get("hash") != have[seq].hash:
+            out.append(f"runs: run {seq} ({have[seq].period}) differs from its chain entry")
+    return out
+
+
+def row_problems(ledger: Ledger, entries: list[Entry]) -> list[str]:
+    """Rows of the covered tables against the chain: edited, deleted, added outside."""
+    want: dict[str, dict[tuple, dict]] = {t: {} for t in COVERED}
+    for e in entries:
+        if e.kind in ("import", "migration"):
+            content = _json(e)
+            for table in COVERED:
+                for row in content.get(table, ()):
+                    want[table][_key(table, row)] = row
+    files = {sha: r["file_name"] for (sha,), r in want["meter_imports"].items()}
+    have = ledger.rows()
+    out = []
+    for table, (cols, _key_cols) in COVERED.items():
+        got = {_key(table, r): r for r in have[table]}
+        found = []
+        for k in sorted(set(want[table]) - set(got), key=repr):
+            found.append(f"{table} {_show(table, k)}: deleted ({_origin(want[table][k], files)})")
+        for k in sorted(set(got) - set(want[table]), key=repr):
+            found.append(f"{table} {_show(table, k)}: not in the chain (added outside pvledger)")
+        for k in sorted(set(got) & set(want[table]), key=repr):
+            a, b = got[k], want[table][k]
+            found += [
+                f"{table} {_show(table, k)}: {c} is {a.get(c)!r}, the chain says {b.get(c)!r} "
+                f"(edited; {_origin(b, files)})"
+                for c in cols
+                if a.get(c) != b.get(c)
+            ]
+        out += found[:MAX_PER_TABLE]
+        if len(found) > MAX_PER_TABLE:
+            out.append(f"{table}: ... and {len(found) - MAX_PER_TABLE} more")
+    return out
+
+
+def _json(e: Entry) -> dict:
+    try:
+        obj = json.loads(e.content)
+    except ValueError:
+        return {}  # an edited entry is reported by chain_problems
+    return obj if isinstance(obj, dict) else {}
+
+
+def _key(table: str, row: dict) -> tuple:
+    return tuple(row.get(k) for k in COVERED[table][1])
+
+
+def _show(table: str, key: tuple) -> str:
+    """A key for humans: (station, 2026-07-31T16:00:00Z) for a reading's ts_ms."""
+    parts = []
+    for col, v in zip(COVERED[table][1], key, strict=True):
+        if col.endswith("_ms") and isinstance(v, int) and abs(v) < 10**15:
+            v = dt.datetime.fromtimestamp(v / 1000, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        parts.append(str(v))
+    return "(" + ", ".join(parts) + ")"
+
+
+def _origin(row: dict, files: dict[str, str]) -> str:
+    name = files.get(row.get("file_sha256", ""), "an unknown file")
+    line = row.get("line")
+    return f"imported from {name}" + (f" line {line}" if line else "")
+
+
+def summary(ledger: Ledger) -> dict[str, int]:
+    """Counts for the verify report: runs, imports, statements, readings, chain entries."""
+    q = ledger.db.execute
+    return {
+        "runs": q("SELECT count(*) FROM runs").fetchone()[0],
+        "imports": q("SELECT count(*) FROM meter_imports").fetchone()[0],
+        "statements": q("SELECT count(*) FROM meter_statements").fetchone()[0],
+        "readings": q("SELECT count(*) FROM meter_readings").fetchone()[0],
+        "accounts": q("SELECT count(*) FROM grid_accounts").fetchone()[0],
+        "entries": q("SELECT count(*) FROM chain").fetchone()[0],
+    }
