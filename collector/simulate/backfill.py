@@ -2,9 +2,11 @@
 
 Same model and seed as the live simulator (collector/simulate/fleet.py), so live
 data continue the history without a jump. Faults in the window appear in the
-history; while a ``comm_loss`` fault holds no reading is written (the collector
-would have heard nothing). Devices are read at one instant per step on a grid
-aligned to ``resolution_s`` from the UTC epoch.
+history; while a ``comm_loss`` fault holds, a pushing logger (MQTT) leaves no
+reading and a polled device (Modbus) a COMM_ERROR reading per step (the collector
+asked and got no answer: the evidence comm_lost needs for a polled device).
+Devices are read at one instant per step on a grid aligned to ``resolution_s``
+from the UTC epoch.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 from collector.simulate.faults import Fault, FaultBook
 from collector.simulate.fleet import DEFAULT_SEED, Fleet
 from core.config import Config
-from core.reading import MEASUREMENT_METER, MEASUREMENT_PV, Reading
+from core.reading import MEASUREMENT_METER, MEASUREMENT_PV, Quality, Reading
 from core.store import Store
 
 PV_FIELDS = ("power_w", "energy_total_wh", "energy_today_wh", "status", "temperature_c")
@@ -84,9 +86,17 @@ def _batches(config: Config, fl: Fleet, book: FaultBook, ts: np.ndarray) -> Iter
             if f.kind == "comm_loss":
                 keep &= ~((ts >= f.start_ms) & (ts < (f.end_ms or 2**62)))
         rows = zip(tl, zip(*(st[n].tolist() for n in names), strict=True), strict=True)
+        station, device, village = dev.station, dev.id, dev.village
         if not keep.all():
             rows = (r for r, k in zip(rows, keep.tolist(), strict=True) if k)
-        station, device, village = dev.station, dev.id, dev.village
+            if dev.kind != "mqtt-logger":  # polled: every unanswered request is recorded
+                lost = dict.fromkeys(names, Quality.COMM_ERROR)
+                batch.extend(
+                    Reading(
+                        station, device, t, dict.fromkeys(names), dict(lost), meas, village, gateway
+                    )
+                    for t in ts[~keep].tolist()
+                )
         batch.extend(
             Reading(
                 station,
