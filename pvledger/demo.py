@@ -33,7 +33,7 @@ import sys
 import time
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,12 +41,13 @@ from typing import Any
 import numpy as np
 import yaml
 
+from collector.alerts.state import Alert, AlertDb
 from collector.simulate.control import control
 from core.config import Config, load_config
 from core.processes import free_port, stop_process, wait_port
 from core.store import open_store
 from core.store.base import Store
-from pvledger.report import ReportData, render_report, yuan
+from pvledger.report import AlertRow, ReportData, render_report, yuan
 from revenue.period import parse_period
 
 log = logging.getLogger("pvledger.demo")
@@ -292,8 +293,6 @@ def report_data(
     summary: list[tuple[str, str]],
 ) -> ReportData:
     """Gather what report.html shows from the store, the alert database and the run files."""
-    from collector.alerts.state import AlertDb
-
     tz = config.site.tz
     first = dt.datetime.strptime(period + "-01", "%Y-%m-%d").date()
     start_day = int((first - dt.timedelta(days=1)).strftime("%Y%m%d"))
@@ -347,16 +346,7 @@ def report_data(
         )
     db = AlertDb(config.resolve(config.alerts.db_path))
     try:
-        open_alerts = [
-            (
-                a.station or a.subject,
-                village_name.get(a.village or "", a.village or ""),
-                a.kind,
-                dt.datetime.fromtimestamp(a.since_ms / 1000, tz).strftime("%Y-%m-%d %H:%M"),
-                seen_text(a.seen, tz),
-            )
-            for a in db.open_alerts()
-        ]
+        firing, pending = alert_rows(db.open_alerts(), village_name, tz)
     finally:
         db.close()
     return ReportData(
@@ -366,7 +356,8 @@ def report_data(
         summary=summary,
         village_monthly_kwh={v: sorted(m.items()) for v, m in sorted(monthly.items())},
         fleet_daily_kwh=fleet_daily,
-        open_alerts=open_alerts,
+        firing_alerts=firing,
+        pending_alerts=pending,
         village_pools=pools,
         cooperatives=coops,
         top_households=top,
@@ -557,6 +548,36 @@ def run_demo(opts: DemoOptions) -> int:
             if watcher is not None:
                 watcher.close()
             procs.close()
+
+
+def alert_rows(
+    alerts: Iterable[Alert], village_name: dict[str, str], tz: dt.tzinfo
+) -> tuple[list[AlertRow], list[AlertRow]]:
+    """Open alerts as the report shows them: (firing, pending), one row per station and
+    kind (a village array's inverters lost together are one row), oldest first."""
+    groups: dict[tuple[str, str, str], list[Alert]] = defaultdict(list)
+    for a in alerts:
+        if a.state in ("firing", "pending"):
+            groups[(a.state, a.station or a.subject, a.kind)].append(a)
+    rows: dict[str, list[tuple[int, AlertRow]]] = {"firing": [], "pending": []}
+    for (state, station, kind), group in groups.items():
+        group.sort(key=lambda a: (a.since_ms, a.subject))
+        first = group[0]
+        village = first.village or ""
+        row = AlertRow(
+            station=station,
+            village=village_name.get(village, village),
+            kind=kind,
+            devices=tuple(a.subject for a in group),
+            since=dt.datetime.fromtimestamp(first.since_ms / 1000, tz).strftime("%Y-%m-%d %H:%M"),
+            seen=seen_text(first.seen, tz),
+        )
+        rows[state].append((first.since_ms, row))
+    firing, pending = (
+        [r for _, r in sorted(rows[s], key=lambda x: (x[0], x[1].station, x[1].kind))]
+        for s in ("firing", "pending")
+    )
+    return firing, pending
 
 
 def seen_text(seen: dict[str, Any], tz: dt.tzinfo) -> str:

@@ -20,6 +20,8 @@ LABELS = {
         "fleet_daily": "Daily generation of the fleet [kWh]",
         "alerts": "Stations with open alerts",
         "no_alerts": "No open alerts.",
+        "pending": "Pending: condition seen, not yet long enough to alert (nobody notified)",
+        "device": "Devices",
         "payouts_village": "Village funds by pool [yuan]",
         "payouts_coop": "Cooperatives [yuan]",
         "top_households": "Largest household amounts [yuan]",
@@ -50,6 +52,8 @@ LABELS = {
         "fleet_daily": "全区逐日发电量 [千瓦时]",
         "alerts": "有未处理告警的电站",
         "no_alerts": "当前没有未处理告警。",
+        "pending": "待确认：已出现异常，持续时间未达告警条件（未发送通知）",
+        "device": "设备",
         "payouts_village": "村级电站收益分配（按资金池）[元]",
         "payouts_coop": "合作社收益 [元]",
         "top_households": "户用收益最高的农户 [元]",
@@ -77,6 +81,21 @@ LABELS = {
 
 
 @dataclass(frozen=True)
+class AlertRow:
+    """One station and alert kind in the report (its devices' alerts merged)."""
+
+    station: str
+    village: str
+    kind: str
+    #: the alerts' subjects (devices), in order
+    devices: tuple[str, ...]
+    #: the earliest start of the condition, local time as shown
+    since: str
+    #: what was seen, for people (the earliest alert's evidence)
+    seen: str
+
+
+@dataclass(frozen=True)
 class ReportData:
     """Everything the report shows; amounts in integer fen, energy in kWh."""
 
@@ -88,8 +107,10 @@ class ReportData:
     village_monthly_kwh: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
     #: [(day "YYYY-MM-DD", kWh)]
     fleet_daily_kwh: Sequence[tuple[str, float]] = ()
-    #: [(station, village, kind, since, what was seen)]
-    open_alerts: Sequence[tuple[str, str, str, str, str]] = ()
+    #: firing alerts, one row per station and kind
+    firing_alerts: Sequence[AlertRow] = ()
+    #: pending alerts (not confirmed, nobody told), one row per station and kind
+    pending_alerts: Sequence[AlertRow] = ()
     #: [(village, pool, amount_fen)]
     village_pools: Sequence[tuple[str, str, int]] = ()
     #: [(cooperative, distributable_fen, paid_fen, residue_fen)]
@@ -204,7 +225,12 @@ def grouped_bar_chart_svg(
     return "".join(parts)
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], numeric: set[int]) -> str:
+def _table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    numeric: set[int],
+    table_id: str | None = None,
+) -> str:
     head = "".join(
         f'<th class="{"num" if i in numeric else ""}">{_e(h)}</th>' for i, h in enumerate(headers)
     )
@@ -216,7 +242,17 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], numeric: se
         + "</tr>"
         for r in rows
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    ident = f' id="{_e(table_id)}"' if table_id else ""
+    return f"<table{ident}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _alert_table(rows: Sequence[AlertRow], t: dict[str, str], table_id: str) -> str:
+    return _table(
+        [t["station"], t["village"], t["kind"], t["device"], t["since"], t["seen"]],
+        [[r.station, r.village, r.kind, ", ".join(r.devices), r.since, r.seen] for r in rows],
+        set(),
+        table_id,
+    )
 
 
 def render_report(data: ReportData, lang: str = "en") -> str:
@@ -252,13 +288,12 @@ def render_report(data: ReportData, lang: str = "en") -> str:
             label_every=max(1, n_days // 15),
         ),
         f"<h2>{_e(t['alerts'])}</h2>",
-        _table(
-            [t["station"], t["village"], t["kind"], t["since"], t["seen"]],
-            [list(a) for a in data.open_alerts],
-            set(),
-        )
-        if data.open_alerts
+        _alert_table(data.firing_alerts, t, "firing-alerts")
+        if data.firing_alerts
         else f"<p>{_e(t['no_alerts'])}</p>",
+        (f"<h3>{_e(t['pending'])}</h3>" + _alert_table(data.pending_alerts, t, "pending-alerts"))
+        if data.pending_alerts
+        else "",
         f"<h2>{_e(t['payouts_village'])}</h2>",
         _table([t["village"], *pools, t["total"]], pool_rows, set(range(1, len(pools) + 2))),
         f"<h2>{_e(t['payouts_coop'])}</h2>",

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from html.parser import HTMLParser
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from pvledger.report import ReportData, render_report, yuan
+from collector.alerts.state import AlertDb, Finding
+from pvledger.demo import alert_rows
+from pvledger.report import AlertRow, ReportData, render_report, yuan
+
+NO_OUTPUT = AlertRow(
+    "s-hh-0042", "东陂村", "no_output", ("s-hh-0042-log",), "2026-11-29 10:05", "0 W for 65 min"
+)
 
 
 def _data() -> ReportData:
@@ -16,7 +25,7 @@ def _data() -> ReportData:
         summary=[("stations", "223")],
         village_monthly_kwh={"东陂村": [("2026-10", 9876.4)], "上溪村": [("2026-10", 10234.0)]},
         fleet_daily_kwh=[("2026-10-01", 812.5), ("2026-10-02", 0.0)],
-        open_alerts=[("s-hh-0042", "东陂村", "no_output", "2026-11-29 10:05", "0 W for 65 min")],
+        firing_alerts=[NO_OUTPUT],
         village_pools=[
             ("东陂村", "jobs", 283900),
             ("东陂村", "projects", 118292),
@@ -70,3 +79,166 @@ def test_report_in_english_says_when_nothing_is_open() -> None:
     page = render_report(data, lang="en")
     assert "No open alerts." in page
     assert 'lang="en"' in page
+
+
+class _Tables(HTMLParser):
+    """The text of each cell of each table with an id: {id: [[cell, ...], ...]}."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self._table: str | None = None
+        self._in_body = False
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self._table = dict(attrs).get("id")
+            if self._table:
+                self.tables[self._table] = []
+        elif tag == "tbody":
+            self._in_body = True
+        elif tag == "tr" and self._table and self._in_body:
+            self.tables[self._table].append([])
+        elif tag == "td" and self._table and self._in_body:
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td" and self._cell is not None and self._table:
+            self.tables[self._table][-1].append("".join(self._cell))
+            self._cell = None
+        elif tag == "tbody":
+            self._in_body = False
+        elif tag == "table":
+            self._table = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def tables(page: str) -> dict[str, list[list[str]]]:
+    """Rows of the report's tables that carry an id (firing-alerts, pending-alerts)."""
+    p = _Tables()
+    p.feed(page)
+    return p.tables
+
+
+def test_report_lists_firing_alerts_and_pending_ones_apart() -> None:
+    pending = AlertRow(
+        "v-dongpi",
+        "东陂村",
+        "comm_lost",
+        ("v-dongpi-inv1", "v-dongpi-inv2"),
+        "2026-11-29 10:58",
+        "silent_s 130",
+    )
+    page = render_report(
+        ReportData(
+            site_name="x",
+            period="2026-10",
+            generated_at="now",
+            firing_alerts=[NO_OUTPUT],
+            pending_alerts=[pending],
+        ),
+        lang="en",
+    )
+    t = tables(page)
+    assert t["firing-alerts"] == [
+        ["s-hh-0042", "东陂村", "no_output", "s-hh-0042-log", "2026-11-29 10:05", "0 W for 65 min"]
+    ]
+    assert t["pending-alerts"] == [
+        [
+            "v-dongpi",
+            "东陂村",
+            "comm_lost",
+            "v-dongpi-inv1, v-dongpi-inv2",
+            "2026-11-29 10:58",
+            "silent_s 130",
+        ]
+    ]
+    # labelled, and after the firing ones
+    label = "Pending: condition seen, not yet long enough to alert"
+    assert page.index("firing-alerts") < page.index(label) < page.index("pending-alerts")
+    # nothing pending: no pending section at all
+    quiet = render_report(
+        ReportData(site_name="x", period="2026-10", generated_at="now", firing_alerts=[NO_OUTPUT])
+    )
+    assert "pending-alerts" not in quiet and label not in quiet
+    assert len(tables(quiet)["firing-alerts"]) == 1
+
+
+CST = ZoneInfo("Asia/Shanghai")
+
+
+def _ms(hhmm: str) -> int:
+    return int(
+        dt.datetime.fromisoformat(f"2026-11-26T{hhmm}").replace(tzinfo=CST).timestamp() * 1000
+    )
+
+
+def _finding(kind: str, device: str, station: str, since: str, for_s: float) -> Finding:
+    return Finding(
+        kind,
+        device,
+        _ms(since),
+        for_s,
+        {"silent_s": 130} if kind == "comm_lost" else {"power_w": 0},
+        station=station,
+        village="dongpi",
+        device=device,
+    )
+
+
+def test_alert_rows_merge_a_stations_devices_and_keep_pending_apart(tmp_path: Path) -> None:
+    db = AlertDb(tmp_path / "alerts.db")
+    kinds = {"no_output", "comm_lost"}
+
+    def step(now: str, findings: list[Finding]) -> None:
+        db.apply(
+            findings,
+            now_ms=_ms(now),
+            kinds=kinds,
+            clear_s={"no_output": 0, "comm_lost": 0},
+            renotify_s=86400,
+            notifiers=[],
+            describe=lambda a, e, n: {},
+        )
+
+    try:
+        # a comm_lost that fired and then cleared: resolved, not in the report
+        step("09:00", [_finding("comm_lost", "s-hh-0007-inv", "s-hh-0007", "08:00", 1800)])
+        step("09:05", [])
+        step(
+            "10:30",
+            [
+                _finding("no_output", "s-hh-0042-log", "s-hh-0042", "09:40", 2700),
+                # a village array's two inverters and its meter silent for two minutes:
+                # pending (for_s not reached), one row for the station
+                _finding("comm_lost", "v-dongpi-inv2", "v-dongpi", "10:28", 1800),
+                _finding("comm_lost", "v-dongpi-inv1", "v-dongpi", "10:27", 1800),
+                _finding("comm_lost", "v-dongpi-meter", "v-dongpi", "10:28", 1800),
+            ],
+        )
+        states = sorted((a.state, a.subject) for a in db.alerts())
+        # what the rows are built from: one resolved, one firing, three pending
+        assert ("resolved", "s-hh-0007-inv") in states and ("firing", "s-hh-0042-log") in states
+        assert [s for s, _ in states].count("pending") == 3
+        firing, pending = alert_rows(db.open_alerts(), {"dongpi": "东陂村"}, CST)
+    finally:
+        db.close()
+    assert firing == [
+        AlertRow(
+            "s-hh-0042", "东陂村", "no_output", ("s-hh-0042-log",), "2026-11-26 09:40", "power_w 0"
+        )
+    ]
+    assert pending == [
+        AlertRow(
+            "v-dongpi",
+            "东陂村",
+            "comm_lost",
+            ("v-dongpi-inv1", "v-dongpi-inv2", "v-dongpi-meter"),
+            "2026-11-26 10:27",
+            "silent_s 130",
+        )
+    ]
