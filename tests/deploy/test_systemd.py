@@ -4,6 +4,7 @@ the monthly timer and its wrapper scripts pick the right month."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import re
 import shutil
@@ -110,6 +111,33 @@ def test_timer_fires_on_the_3rd_at_06_beijing_time() -> None:
         utc = dt.datetime.fromisoformat(s).replace(tzinfo=dt.UTC)
         local = utc.astimezone(SHANGHAI)
         assert (local.day, local.hour, local.minute) == (3, 6, 0), local
+
+
+@pytest.mark.parametrize(
+    ("timer", "hour", "minute"),
+    [("pvledger-backup.timer", 2, 30), ("pvledger-vmbackup.timer", 2, 0)],
+)
+def test_backup_timers_fire_nightly_beijing_time(timer: str, hour: int, minute: int) -> None:
+    """Every night at the stated Asia/Shanghai time; VictoriaMetrics before pvledger."""
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed (Debian package systemd)")
+    spec = unit_keys(UNITS / timer)["OnCalendar"][0]
+    proc = subprocess.run(
+        [analyze, "calendar", "--iterations=3", spec],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TZ": "UTC"},
+        timeout=30,
+        check=True,
+    )
+    stamps = re.findall(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC", proc.stdout)
+    assert len(stamps) == 3, proc.stdout
+    local = [
+        dt.datetime.fromisoformat(s).replace(tzinfo=dt.UTC).astimezone(SHANGHAI) for s in stamps
+    ]
+    assert all((t.hour, t.minute) == (hour, minute) for t in local), local
+    assert [(b - a).days for a, b in itertools.pairwise(local)] == [1, 1]
 
 
 def previous_month(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
