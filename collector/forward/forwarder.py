@@ -171,8 +171,9 @@ class Forwarder:
         """Use the service's outbox (or open the configured one) and start the thread."""
         self.metrics = ctx.metrics
         if self.outbox is None:
-            if isinstance(ctx.sink, Outbox):
-                self.outbox = ctx.sink
+            inner = getattr(ctx.sink, "inner", ctx.sink)  # behind the plausibility gate
+            if isinstance(inner, Outbox):
+                self.outbox = inner
             else:
                 assert self.config is not None
                 self.outbox = Outbox.for_config(self.config)

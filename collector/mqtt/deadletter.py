@@ -103,6 +103,13 @@ class DeadLetters:
                 "SELECT topic, device, reason, payload FROM mqtt_dead_letter ORDER BY id"
             ).fetchall()
 
+    def details(self) -> list[tuple[str, str, int]]:
+        """(reason, detail, times seen) of every row, oldest first."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT reason, detail, seen FROM mqtt_dead_letter ORDER BY id"
+            ).fetchall()
+
     def close(self) -> None:
         """Close the file."""
         with self._lock:

@@ -116,10 +116,17 @@ def _timestamp(spec: DecoderSpec, obj: dict[str, Any], receipt_ms: int) -> int:
 def _value(f: FieldSpec, raw: Any) -> Value:
     if f.mapping is not None:
         return f.mapping.get(str(raw)) if isinstance(raw, str) else None
-    if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
         return None
-    v = raw * f.scale if f.scale != 1.0 else raw
-    return round(v) if f.type == "int" else float(v)
+    if isinstance(raw, int) and f.scale == 1.0 and f.type == "int":
+        return raw  # exact, however large: the plausibility gate judges its size
+    try:
+        v = raw * f.scale if f.scale != 1.0 else raw
+        if not math.isfinite(v):  # also 1e308 × 1000, or an int too large for a float
+            return None
+        return round(v) if f.type == "int" else float(v)
+    except OverflowError:
+        return None
 
 
 def decode(
@@ -138,6 +145,8 @@ def decode(
         obj = json.loads(payload)
     except (UnicodeDecodeError, ValueError) as exc:
         raise Rejected("malformed json", str(exc)[:200]) from None
+    except RecursionError:
+        raise Rejected("malformed json", "nested too deeply") from None
     if not isinstance(obj, dict):
         raise Rejected("not a json object", type(obj).__name__)
     if spec.device_key is not None and spec.device_key in obj:

@@ -37,10 +37,13 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from collector.health import register_stall
 from collector.mqtt.deadletter import DeadLetter, DeadLetters
 from collector.mqtt.decode import DecoderSpec, Rejected, decode, load_decoders
+from collector.sinks import GatedSink
 from core.clock import Clock
 from core.reading import MEASUREMENT_METER, MEASUREMENT_PV, Reading
+from core.store.base import refuses_item
 
 if TYPE_CHECKING:
     from collector.metrics import Metrics
@@ -65,6 +68,18 @@ def dead_letter_path(config: Config) -> Path:
     st = config.storage
     base = st.path if st.backend == "sqlite" else st.outbox_path
     return config.resolve(base).with_name("deadletter.db")
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """A received message until its commit: the PUBACK it owes and what it became."""
+
+    generation: int
+    mid: int
+    qos: int
+    item: Reading | DeadLetter
+    topic: str
+    payload: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +131,12 @@ class MqttIngest:
         self.clock: Clock = Clock()
         self.client: mqtt.Client | None = None
         self._cond = threading.Condition()
-        self._pending: list[tuple[int, int, int, Reading | DeadLetter]] = []
+        self._pending: list[_Held] = []
+        #: messages taken for the commit in progress (still unacknowledged)
+        self._committing = 0
+        #: monotonic time since when the oldest unacknowledged message waits without a
+        #: commit having succeeded (None: nothing held)
+        self._held_since: float | None = None
         # close a batch at half the broker's in-flight window: the other half keeps
         # arriving while this one commits (measured: backlog drain 5.5k -> 8k/s)
         self._window = max(1, broker_inflight // 2)
@@ -127,6 +147,7 @@ class MqttIngest:
         self._last_log: dict[str, float] = {}
         self.stored = 0
         self.rejected = 0
+        self.isolated = 0
 
     # -- lifecycle -------------------------------------------------------------
     async def start(self, ctx: ServiceContext) -> None:
@@ -272,9 +293,13 @@ class MqttIngest:
         self._set("pvledger_mqtt_connected", 0)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        item = self.decode_message(msg.topic, msg.payload, self.clock.now_ms())
+        payload = bytes(msg.payload)
+        item = self.decode_message(msg.topic, payload, self.clock.now_ms())
+        held = _Held(self._generation, msg.mid, msg.qos, item, msg.topic, payload)
         with self._cond:
-            self._pending.append((self._generation, msg.mid, msg.qos, item))
+            if self._held_since is None:
+                self._held_since = time.monotonic()
+            self._pending.append(held)
             n = len(self._pending)
             # wake the flusher for the first message and a full window only: it
             # polls for quiet itself, and a wake-up per message costs a thread switch
@@ -307,6 +332,10 @@ class MqttIngest:
         except Rejected as exc:
             self._note_rejected(topic, device, exc)
             return DeadLetter(receipt_ms, topic, device, exc.reason, exc.detail, bytes(payload))
+        except Exception as exc:  # a decoder bug must cost one message, never the loop
+            rej = Rejected("decoder error", f"{type(exc).__name__}: {exc}"[:300])
+            self._note_rejected(topic, device, rej)
+            return DeadLetter(receipt_ms, topic, device, rej.reason, rej.detail, bytes(payload))
 
     def _note_rejected(self, topic: str, device: str, exc: Rejected) -> None:
         self.rejected += 1
@@ -325,7 +354,7 @@ class MqttIngest:
             )
 
     # -- commit, then ack -----------------------------------------------------
-    def _take_batch(self) -> list[tuple[int, int, int, Reading | DeadLetter]] | None:
+    def _take_batch(self) -> list[_Held] | None:
         with self._cond:
             while not self._pending and not self._stopping:
                 self._cond.wait(0.5)
@@ -343,6 +372,7 @@ class MqttIngest:
                     break
             batch = self._pending[: self.batch_max]
             del self._pending[: self.batch_max]
+            self._committing = len(batch)
             return batch
 
     def _flush_loop(self) -> None:
@@ -353,16 +383,24 @@ class MqttIngest:
             if not self._commit(batch):
                 return  # stopping with an uncommitted batch: the broker redelivers it
             self._ack(batch)
+            with self._cond:
+                self._committing = 0
+                self._held_since = time.monotonic() if self._pending else None
 
-    def _commit(self, batch: list[tuple[int, int, int, Reading | DeadLetter]]) -> bool:
-        readings = [x for _, _, _, x in batch if isinstance(x, Reading)]
-        letters = [x for _, _, _, x in batch if isinstance(x, DeadLetter)]
+    def _commit(self, batch: list[_Held]) -> bool:
+        """Store the batch's readings and dead letters; False when stopping before it could.
+
+        A store failure of the data (refuses_item) splits the batch down to the
+        offending messages, which are dead-lettered with the store's reason; a
+        failure of the store itself (disk full, locked) holds the PUBACKs and retries.
+        """
         failing = False
         while True:
             try:
-                if readings:
-                    assert self.sink is not None
-                    self.sink.write(readings)
+                letters = [h.item for h in batch if isinstance(h.item, DeadLetter)]
+                held = [h for h in batch if isinstance(h.item, Reading)]
+                stored, isolated = self._store(held) if held else (0, [])
+                letters.extend(isolated)
                 if letters:
                     assert self._dead_letters is not None
                     self._dead_letters.add(letters)
@@ -380,22 +418,80 @@ class MqttIngest:
                     if self._stopping:
                         return False
                     self._cond.wait(1.0)
-        self.stored += len(readings)
+        if failing:
+            log.warning("MQTT commits work again")
+        self.stored += stored
         if self.metrics is not None:
             self.metrics.inc("pvledger_mqtt_messages_total", len(batch))
-            self.metrics.inc("pvledger_mqtt_readings_total", len(readings))
+            self.metrics.inc("pvledger_mqtt_readings_total", stored)
         return True
 
-    def _ack(self, batch: list[tuple[int, int, int, Reading | DeadLetter]]) -> None:
+    def _store(self, held: list[_Held]) -> tuple[int, list[DeadLetter]]:
+        """Write readings; (readings stored, dead letters for what the gate or store refused).
+
+        Raises only for a failure of the store itself (then the caller retries).
+        """
+        assert self.sink is not None
+        readings = [h.item for h in held]
+        try:
+            checked = getattr(self.sink, "write_checked", None)
+            if checked is not None:
+                _, refused = checked(readings)
+            else:
+                self.sink.write(readings)
+                refused = []
+        except Exception as exc:
+            if not refuses_item(exc):
+                raise
+            if len(held) == 1:
+                return 0, [self._isolated(held[0], exc)]
+            half = len(held) // 2  # bisect: log2(n) small writes find one bad message
+            a_n, a_dead = self._store(held[:half])
+            b_n, b_dead = self._store(held[half:])
+            return a_n + b_n, a_dead + b_dead
+        letters = [self._letter(held[i], "implausible", reason) for i, reason in refused]
+        return len(held) - len(refused), letters
+
+    def _isolated(self, h: _Held, exc: BaseException) -> DeadLetter:
+        self.isolated += 1
+        detail = f"{type(exc).__name__}: {exc}"[:500]
+        log.error(
+            "%s: the store refused one message (%s); dead-lettered, the rest goes on",
+            h.topic,
+            detail,
+        )
+        if self.metrics is not None:
+            self.metrics.inc("pvledger_mqtt_isolated_total")
+        return self._letter(h, "store refused", detail)
+
+    def _letter(self, h: _Held, reason: str, detail: str) -> DeadLetter:
+        r = h.item
+        assert isinstance(r, Reading)
+        self._note_rejected(h.topic, r.device, Rejected(reason, detail))
+        return DeadLetter(self.clock.now_ms(), h.topic, r.device, reason, detail, h.payload)
+
+    def _ack(self, batch: list[_Held]) -> None:
         client = self.client
         if client is None:
             return
         gen = self._generation
-        for g, mid, qos, _ in batch:
+        for h in batch:
             # a mid from an earlier connection means nothing now: the broker
             # redelivers that message on this connection and we ack that copy
-            if qos > 0 and g == gen:
-                client.ack(mid, qos)
+            if h.qos > 0 and h.generation == gen:
+                client.ack(h.mid, h.qos)
+
+    def held(self) -> int:
+        """Messages received and not yet acknowledged (queued or in the commit)."""
+        with self._cond:
+            return len(self._pending) + self._committing
+
+    def stalled_s(self) -> float:
+        """Seconds the oldest unacknowledged message has waited with no commit succeeding
+        (0 when nothing is held). [s]"""
+        with self._cond:
+            since = self._held_since
+        return 0.0 if since is None else max(0.0, time.monotonic() - since)
 
     # -- metrics ---------------------------------------------------------------
     def _describe_metrics(self, m: Metrics) -> None:
@@ -404,14 +500,22 @@ class MqttIngest:
             ("pvledger_mqtt_readings_total", "counter", "readings stored from MQTT"),
             ("pvledger_mqtt_rejected_total", "counter", "payloads refused, by reason"),
             ("pvledger_mqtt_commit_errors_total", "counter", "failed commits (retried)"),
+            (
+                "pvledger_mqtt_isolated_total",
+                "counter",
+                "messages the store refused, split out of their batch and dead-lettered",
+            ),
             ("pvledger_mqtt_connected", "gauge", "1 while connected to the broker"),
         ):
             m.describe(name, kind, text)
         m.gauge_callback(
             "pvledger_mqtt_pending",
-            "messages received, not yet committed",
-            lambda: {(): float(len(self._pending))},
+            "messages received, not yet committed and acknowledged",
+            lambda: {(): float(self.held())},
         )
+        register_stall(m, "mqtt", self.stalled_s)
+        if isinstance(self.sink, GatedSink) and self.sink.metrics is None:
+            self.sink.register_metrics(m)
 
     def _set(self, name: str, value: float) -> None:
         if self.metrics is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -75,7 +76,26 @@ class Store(abc.ABC):
 
 
 class StoreError(Exception):
-    """The store cannot be read or written (disk full, schema from a newer version, ...)."""
+    """The store cannot be read or written (disk full, schema from a newer version, ...).
+
+    ``transient`` is True when retrying the same write may succeed (disk full, the
+    file locked, I/O error) and False when the store refuses this data itself.
+    """
+
+    def __init__(self, message: str, *, transient: bool = True):
+        super().__init__(message)
+        self.transient = transient
+
+
+def refuses_item(exc: BaseException) -> bool:
+    """True when a failed write is to be blamed on its data (an integer beyond 64 bits,
+    a value of the wrong type, any error not known to be the store's own), so splitting
+    the batch isolates the offending item; False when the store itself failed (disk
+    full, locked, I/O, connection) and the same write should be retried later."""
+    if isinstance(exc, StoreError):
+        return not exc.transient
+    # the outbox's sqlite3 errors arrive unwrapped: "disk full", "locked" are operational
+    return not isinstance(exc, OSError | MemoryError | sqlite3.OperationalError)
 
 
 GOOD = Quality.GOOD

@@ -190,7 +190,10 @@ class SqliteStore(Store):
                 self._series_rev.clear()
                 self._load_catalog()
                 if isinstance(exc, sqlite3.Error):
-                    raise StoreError(f"{self.path}: write failed ({exc})") from exc
+                    raise StoreError(
+                        f"{self.path}: write failed ({exc})",
+                        transient=isinstance(exc, sqlite3.OperationalError),
+                    ) from exc
                 raise
 
     def _write_locked(self, readings: Iterable[Reading]) -> int:
@@ -201,6 +204,7 @@ class SqliteStore(Store):
         local_day = self.local_day
         n = 0
         good = Quality.GOOD
+        implausible = Quality.IMPLAUSIBLE
         last_day_key = (-1, 0)
         for r in readings:
             ts = r.ts_ms
@@ -222,6 +226,8 @@ class SqliteStore(Store):
                     q = Quality.DECODE_ERROR
                 rows.append((sid, ts, value, int(q)))
                 n += 1
+                if q == implausible:
+                    continue  # kept raw for the record; never a first/last/latest value
                 key = (sid, day)
                 acc = roll.get(key)
                 ok = q == good and value is not None
