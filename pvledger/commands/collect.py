@@ -168,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
             print("no Modbus devices in the config")
             return 0
         comp.open(clock)
-        sink = open_sink(config)
+        sink = open_sink(config, clock)  # the gate judges "now" by the service clock
         try:
             return asyncio.run(_once(comp, sink))
         finally:
@@ -177,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
 
     components = build_components(config, only=args.only)
     components.append(HealthServer(args.health_port))
-    sink = open_sink(config)
+    sink = open_sink(config, clock)  # the gate judges "now" by the service clock
     try:
         service = Service(
             config, sink, components, clock=clock, options={"health_port": args.health_port}
