@@ -3,11 +3,13 @@
 One simulator serves the small fleet for the whole module (simulated 10:00 on a
 July day, 60x), with a real Mosquitto. Each test injects its faults through the
 HTTP control interface and ends them, and reads with plain pymodbus clients or
-mosquitto_sub.
+mosquitto_sub. Tests that compare values over time wait on the simulator's own clock
+(GET /clock) and assert that it advanced, never on a wall-clock sleep.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import struct
@@ -51,6 +53,34 @@ class Sim:
     def inject(self, spec: dict) -> str:
         # the Modbus process checks the fault file on every request: no wait needed
         return self.post(spec)["id"]
+
+    def now_ms(self) -> int:
+        """The simulator's clock [ms]."""
+        return sim_now_ms(self.control)
+
+    def wait(self, sim_s: float) -> int:
+        """Block until the simulator's clock has run sim_s simulated seconds; returns it."""
+        return wait_sim(self.control, sim_s)
+
+
+def sim_now_ms(control_port: int) -> int:
+    """GET /clock of the simulator's control interface: simulated now [ms]."""
+    return int(control(control_port, "GET", "/clock")["now_ms"])
+
+
+def wait_sim(control_port: int, sim_s: float) -> int:
+    """Poll the simulator's clock until sim_s simulated seconds have passed from now;
+    returns the clock then [ms]. A clock that does not advance fails the test."""
+    start = sim_now_ms(control_port)
+    factor = float(control(control_port, "GET", "/clock")["factor"])
+    # a loaded machine delays our polls, never the clock: allow ten times the wall time
+    deadline = time.monotonic() + max(10.0, 10 * sim_s / factor)
+    while True:
+        now = sim_now_ms(control_port)
+        if now - start >= sim_s * 1000:
+            return now
+        assert time.monotonic() < deadline, f"simulated clock stuck at {now} (from {start})"
+        time.sleep(min(0.05, (sim_s * 1000 - (now - start)) / 1000 / factor))
 
 
 def start_sim(folder: Path, mqtt_port: int | None, *extra: str) -> tuple:
@@ -176,12 +206,15 @@ def test_sunspec_model_chain_and_values(sim: Sim) -> None:
     assert tail[:2] == [103, 50] and tail[52:54] == [120, 26]
     assert tail[55] * 10 ** s16(tail[56]) == 50_000  # WRtg x 10^WRtg_SF
     assert tail[80:82] == [0xFFFF, 0]
+    t0 = sim.now_ms()
     a = sunspec(c, 1)
-    time.sleep(1.5)  # 90 s simulated
+    sim.wait(90)
     b = sunspec(c, 1)
+    elapsed_h = (sim.now_ms() - t0) / 3_600_000  # at least the 90 s between the reads
     assert 0 < a["w"] <= 50_000 and a["st"] in (4, 5)
-    assert b["wh"] >= a["wh"] > 40_000_000  # seven years at 50 kW
-    assert b["wh"] - a["wh"] <= 50_000 * 200 / 3600  # no more than rated power allows
+    assert a["wh"] > 40_000_000  # seven years at 50 kW
+    # the counter moved with simulated time, by no more than rated power allows
+    assert 0 < b["wh"] - a["wh"] <= 50_000 * elapsed_h + 10 ** b["wh_sf"]
     c.close()
 
 
@@ -234,7 +267,12 @@ def test_mqtt_logger_payload(sim: Sim) -> None:
     assert set(m) == {"sn", "time", "pac_w", "etoday_kwh", "etotal_wh", "state", "fault", "temp_c"}
     assert m["sn"] == "s-hh-4-log" and m["state"] == "run" and 0 < m["pac_w"] <= 3000
     assert m["time"].endswith("+08:00") and m["time"].startswith("2025-07-10T")
-    assert isinstance(m["etotal_wh"], int) and msgs[1]["etotal_wh"] >= m["etotal_wh"]
+    # the next message is one interval (60 s) of simulated time later, or a multiple on a
+    # slow machine, and the counter grew with the power
+    t0, t1 = (dt.datetime.fromisoformat(x["time"]) for x in msgs)
+    gap_s = (t1 - t0).total_seconds()
+    assert gap_s > 0 and gap_s % 60 == 0
+    assert isinstance(m["etotal_wh"], int) and msgs[1]["etotal_wh"] > m["etotal_wh"]
 
 
 # ---- faults ------------------------------------------------------------------------------
@@ -244,10 +282,13 @@ def test_station_stop(sim: Sim) -> None:
     c = tcp(sim)
     fid = sim.inject({"kind": "stop", "station": "s-hh-1"})
     try:
-        a = sunspec(c, 21)
-        time.sleep(1.0)
-        b = sunspec(c, 21)
+        a, peer_a = sunspec(c, 21), sunspec(c, 1)
+        sim.wait(60)
+        b, peer_b = sunspec(c, 21), sunspec(c, 1)
         assert a["w"] == 0 and a["st"] == 7 and a["evt1"] != 0
+        # a simulated minute passed (a producing neighbour's counter moved); the stopped
+        # station's did not
+        assert peer_b["wh"] > peer_a["wh"]
         assert a["wh"] == b["wh"]
         assert any(f["id"] == fid and f["active"] for f in sim.get("/faults"))
     finally:
@@ -334,9 +375,12 @@ def test_counter_reset_and_stuck_counter(sim: Sim) -> None:
     assert before > 40_000_000 and after < 100_000
     sid = sim.inject({"kind": "stuck_counter", "device": "v-vc-inv2"})
     try:
-        a = sunspec(c, 2)
-        time.sleep(1.0)
-        b = sunspec(c, 2)
+        a, peer_a = sunspec(c, 2), sunspec(c, 1)
+        sim.wait(60)
+        b, peer_b = sunspec(c, 2), sunspec(c, 1)
+        # simulated time passed (its neighbour counts on, from its reset) while the stuck
+        # counter stayed put and the inverter kept producing
+        assert peer_b["wh"] > peer_a["wh"]
         assert a["wh"] == b["wh"] and b["w"] > 0
     finally:
         sim.end(sid)
@@ -360,8 +404,6 @@ def test_scale_factor_changes_at_run_time(sim: Sim) -> None:
 
 
 def test_logger_clock_skew(sim: Sim) -> None:
-    import datetime as dt
-
     fid = sim.inject({"kind": "clock_skew", "device": "s-hh-5-log", "skew_s": -7200})
     try:
         now = sim.get("/clock")["now_ms"] / 1000
@@ -408,14 +450,16 @@ def test_bad_fault_request_is_refused(sim: Sim) -> None:
 
 
 def test_broker_down_modbus_still_works_and_clean_exit(tmp_path: Path) -> None:
-    proc, ports, _ = start_sim(tmp_path, free_port())
+    proc, ports, control_port = start_sim(tmp_path, free_port())
     run = tmp_path / "run"
     child = int((run / "modbus.ready").read_text())
     c = ModbusTcpClient("127.0.0.1", port=ports["p1"], timeout=1, retries=0)
     assert c.connect()
     assert sunspec(c, 1)["w"] > 0
     c.close()
-    time.sleep(1.0)
+    # three logger intervals (60 s each) of simulated time: each of the two loggers has
+    # tried to publish at least twice, so "once" below means once, not "tried once"
+    wait_sim(control_port, 180)
     stop_process(proc)
     _, err = proc.communicate()
     assert proc.returncode == 0
