@@ -3,7 +3,9 @@
 A village broker and a county broker start from the shipped files, adapted only in
 paths and ports (temp folder, free loopback ports), laid out as on Debian: a main
 file like Debian's with include_dir conf.d, our snippets in conf.d. TLS uses a CA
-and a broker certificate made here with openssl; users come from mosquitto_passwd.
+and a broker certificate made here with openssl. The village broker's password file
+and ACL are what deploy/bin/pvledger-mosquitto-accounts writes from a gateway
+config (one account per logger); the county's users come from mosquitto_passwd.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import re
 import shutil
 import ssl
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,17 +26,78 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from collector.metrics import Metrics
+from collector.mqtt.deadletter import DeadLetters
+from collector.mqtt.ingest import MqttIngest, dead_letter_path
+from core.config import load_config
+from core.store import SqliteStore
+from tests.mqtt.helpers import payload, wait_for
 from tests.servers import free_port, require_binary, stop_process, wait_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "deploy" / "mosquitto"
+ACCOUNTS_TOOL = ROOT / "deploy" / "bin" / "pvledger-mosquitto-accounts"
+#: county broker users (made with mosquitto_passwd); the village's are generated
 PASSWORDS = {
-    "pvledger-gw": "gw-secret",
-    "pvledger-logger": "logger-secret",
     "pvledger-county": "county-secret",
-    "s-hh-0021": "own-secret",
     "gw-dongpi": "bridge-secret",
 }
+TARIFF = """tariffs:
+  - {id: t-v, applies_to: {kind: village}, shape: fixed-subsidy, from: 2018-01-01,
+     components: [{name: coal, yuan_per_kwh: "0.4143", payer: grid}]}
+"""
+#: station -> village of the gateway config: v-3 is only for the outage test
+LOGGERS = {"v-0": "dongpi", "v-1": "dongpi", "v-2": "shangxi", "v-3": "dongpi"}
+
+
+def gateway_config(folder: Path, port: int) -> Path:
+    """A village gateway's config: its collector logs in as pvledger-gw on `port`."""
+    lines = [
+        "site: {name: test, latitude: 27.11, longitude: 114.98, gateway: gw-dongpi}",
+        "storage: {backend: sqlite, path: data/pv.db}",
+        f"mqtt: {{host: 127.0.0.1, port: {port}, client_id: pvledger-gw-test,"
+        " username: pvledger-gw, password_env: PVLEDGER_TEST_MQTT_PASSWORD}",
+        "villages: [{id: dongpi, name: 东陂村}, {id: shangxi, name: 上溪村}]",
+        "stations:",
+    ]
+    for sid, village in LOGGERS.items():
+        lines.append(
+            f"  - {{id: {sid}, kind: village, capacity_kw: 3, owner: {village}, "
+            f"village: {village}, devices: [{{id: {sid}-log, source: mqtt, "
+            f"topic: pv/{village}/{sid}}}]}}"
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "config.yaml"
+    path.write_text("\n".join(lines) + "\n" + TARIFF, encoding="utf-8")
+    return path
+
+
+def generate_accounts(config: Path, etc: Path, *extra: str) -> subprocess.CompletedProcess:
+    """Run deploy/bin/pvledger-mosquitto-accounts into etc/ (secrets file beside them)."""
+    return subprocess.run(
+        [
+            sys.executable,
+            str(ACCOUNTS_TOOL),
+            "-c",
+            str(config),
+            "--secrets",
+            str(etc / "loggers.secrets"),
+            "--passwd",
+            str(etc / "pvledger.passwd"),
+            "--acl",
+            str(etc / "pvledger.acl"),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def read_secrets(path: Path) -> dict[str, str]:
+    """account -> password from a generated secrets file (what an installer reads)."""
+    pairs = (line.split(":", 1) for line in path.read_text().splitlines() if ":" in line)
+    return {a: p for a, p in pairs if not a.startswith("#")}
 
 
 def directives(text: str) -> list[tuple[str, str]]:
@@ -95,17 +160,19 @@ class Broker:
     root: Path
     proc: subprocess.Popen | None = None
 
-    def start(self, snippets: dict[str, str], acl: str, users: list[str], wait: int) -> None:
-        """Write conf.d, password file and ACL, start and wait for the listener."""
+    def start(self, snippets: dict[str, str], acl: str | None, users: list[str], wait: int) -> None:
+        """Write conf.d, password file and ACL (acl None: both already in etc/), start
+        and wait for the listener."""
         etc = self.root / "etc"
         (etc / "conf.d").mkdir(parents=True, exist_ok=True)
         (self.root / "data").mkdir(exist_ok=True)
         for name, text in snippets.items():
             (etc / "conf.d" / name).write_text(text)
-        (etc / "pvledger.acl").write_text(acl)
+        if acl is not None:
+            (etc / "pvledger.acl").write_text(acl)
         passwd = etc / "pvledger.passwd"
         tool = require_binary("mosquitto_passwd")
-        for i, user in enumerate(users):
+        for i, user in enumerate(users if acl is not None else ()):
             flags = ["-c"] if i == 0 else []
             subprocess.run(
                 [tool, *flags, "-b", str(passwd), user, PASSWORDS[user]],
@@ -160,6 +227,10 @@ class Setup:
     village_local: int
     village_tls: int
     county_tls: int
+    #: the gateway config the village accounts were generated from
+    config: Path
+    #: village broker user -> password, from the generated secrets file
+    village_passwords: dict[str, str]
 
 
 @pytest.fixture(scope="module")
@@ -201,12 +272,10 @@ def brokers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
                 county_port=ports["county_tls"],
             ),
         }
-        village.start(
-            snippets,
-            (SHIPPED / "village.acl").read_text(),
-            ["pvledger-gw", "pvledger-logger", "pvledger-county", "s-hh-0021"],
-            ports["village_tls"],
-        )
+        config = gateway_config(base / "gateway", ports["village_local"])
+        done = generate_accounts(config, village_etc)
+        assert done.returncode == 0, done.stderr
+        village.start(snippets, None, [], ports["village_tls"])
         yield Setup(
             certs,
             village,
@@ -214,6 +283,8 @@ def brokers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
             ports["village_local"],
             ports["village_tls"],
             ports["county_tls"],
+            config,
+            read_secrets(village_etc / "loggers.secrets"),
         )
     finally:
         village.stop()
@@ -244,7 +315,10 @@ class Client:
         if tls:
             self.c.tls_set(ca_certs=str(setup.certs / "ca.crt"), cert_reqs=ssl.CERT_REQUIRED)
         if user is not None:
-            self.c.username_pw_set(user, password if password is not None else PASSWORDS[user])
+            if password is None:
+                village = port in (setup.village_local, setup.village_tls)
+                password = (setup.village_passwords if village else PASSWORDS)[user]
+            self.c.username_pw_set(user, password)
         self.c.on_connect = lambda c, u, f, rc, p: self.connack.put(rc)
         self.c.on_message = lambda c, u, m: self.messages.put((m.topic, m.payload))
         self.c.on_subscribe = lambda c, u, mid, rcs, p: self.subacks.put(rcs)
@@ -307,27 +381,81 @@ def test_shipped_configs_are_durable_and_closed() -> None:
     assert topics == ["pv/# out 1", "pvledger/gateway/# out 1", "pvledger/alerts/# out 1"]
 
 
-def test_authorised_client_publishes_and_acl_limits_topics(brokers: Setup, clients) -> None:
-    """A logger may publish readings but not alerts; a per-station logger only its topic."""
+def test_generated_acl_has_no_shared_logger_account(brokers: Setup) -> None:
+    """The installed ACL is the shipped template plus the list of generated accounts:
+    no account may write pv/# and no logger shares an account."""
+    acl = (brokers.village.root / "etc" / "pvledger.acl").read_text()
+    rules = directives(acl)
+    assert ("pattern", "write pv/+/%u") in rules
+    assert not [
+        v for k, v in rules if k == "topic" and v.startswith(("write pv/", "readwrite pv/"))
+    ]
+    assert "pvledger-logger" not in acl
+    users = set(brokers.village_passwords)
+    assert users == {"pvledger-gw", "pvledger-county", *LOGGERS}
+    for sid, village in LOGGERS.items():
+        assert f"#   {sid}  ->  pv/{village}/{sid}  (device {sid}-log)" in acl
+
+
+def test_loggers_publish_only_their_own_topic(brokers: Setup, clients) -> None:
+    """A logger may publish its readings but not alerts nor another station's readings;
+    the collector's account may not publish readings at all."""
     gw = Client(brokers, brokers.village_local, "pvledger-gw")
     clients.append(gw)
     assert gw.connected()
     gw.subscribe("pv/#", "pvledger/#")
 
-    logger = Client(brokers, brokers.village_tls, "pvledger-logger")
-    clients.append(logger)
-    assert logger.connected()
-    logger.publish("pvledger/alerts/fake", b"forged alert")  # denied by the ACL
-    logger.publish("pv/dongpi/s-hh-0030", b'{"pac_w": 2150.0}')
-    # same publisher, same QoS: had the forged alert passed, it would come first
-    assert gw.next() == ("pv/dongpi/s-hh-0030", b'{"pac_w": 2150.0}')
+    a = Client(brokers, brokers.village_tls, "v-0")
+    clients.append(a)
+    assert a.connected()
+    a.publish("pvledger/alerts/fake", b"forged alert")  # denied by the ACL
+    a.publish("pv/dongpi/v-1", b"not mine")  # pattern pv/+/%u refuses it
+    a.publish("pv/dongpi/v-0", b'{"pac_w": 2150.0}')
+    # same publisher, same QoS: had a forged one passed, it would come first
+    assert gw.next() == ("pv/dongpi/v-0", b'{"pac_w": 2150.0}')
 
-    own = Client(brokers, brokers.village_tls, "s-hh-0021")
-    clients.append(own)
-    assert own.connected()
-    own.publish("pv/dongpi/s-hh-0022", b"not mine")  # pattern pv/+/%u refuses it
-    own.publish("pv/dongpi/s-hh-0021", b"mine")
-    assert gw.next() == ("pv/dongpi/s-hh-0021", b"mine")
+    gw.publish("pv/dongpi/v-1", b"from the gateway's account")  # read-only on pv/#
+    gw.publish("pvledger/alerts/probe", b"alert")
+    assert gw.next() == ("pvledger/alerts/probe", b"alert")
+
+
+def test_a_logger_cannot_speak_for_another_station(
+    brokers: Setup, clients, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12, seen 6: logger v-0's account publishes a reading for station v-1 (its
+    serial copied): the broker drops it and the real collector stores nothing for v-1;
+    v-0's own reading, and v-1's, published after it, are stored."""
+    config = load_config(brokers.config)
+    monkeypatch.setenv("PVLEDGER_TEST_MQTT_PASSWORD", brokers.village_passwords["pvledger-gw"])
+    store = SqliteStore(config.resolve(config.storage.path))
+    ingest = MqttIngest(config)
+    ingest.open(store, Metrics())
+    try:
+        assert ingest.wait_connected(10), brokers.village.log()
+        t0_ms = time.time_ns() // 1_000_000 - 3_600_000  # an hour ago: a plausible reading
+        a = Client(brokers, brokers.village_tls, "v-0")
+        b = Client(brokers, brokers.village_tls, "v-1")
+        clients.extend((a, b))
+        assert a.connected() and b.connected()
+        a.publish("pv/dongpi/v-1", payload("v-1-log", 0, t0_ms))  # forged: dropped
+        a.publish("pv/dongpi/v-0", payload("v-0-log", 0, t0_ms))
+        b.publish("pv/dongpi/v-1", payload("v-1-log", 1, t0_ms))
+
+        def stamps(device: str) -> list[int]:
+            return [x.ts_ms for x in store.series(devices=[device], fields=["energy_total_wh"])]
+
+        wait_for(lambda: stamps("v-0-log") and stamps("v-1-log"), 20, "both own readings stored")
+        ingest.close()  # commits and acknowledges whatever else had arrived
+        assert stamps("v-0-log") == [t0_ms]
+        assert stamps("v-1-log") == [t0_ms + 60_000]  # v-1's own; the forged one never came
+    finally:
+        ingest.close()
+        store.close()
+    letters = DeadLetters(dead_letter_path(config))
+    try:
+        assert letters.count() == 0
+    finally:
+        letters.close()
 
 
 @pytest.mark.parametrize(
@@ -358,23 +486,23 @@ def test_bridge_carries_village_messages_to_county(brokers: Setup, clients) -> N
     gw = Client(brokers, brokers.village_local, "pvledger-gw")
     clients.append(gw)
     assert gw.connected()
+    other = Client(brokers, brokers.village_tls, "v-2")  # a shangxi logger on this broker
+    clients.append(other)
+    assert other.connected()
+    own = Client(brokers, brokers.village_tls, "v-0")
+    clients.append(own)
+    assert own.connected()
     # gw-dongpi may publish only pv/dongpi/# on the county: this one stops there
-    gw.publish("pv/shangxi/s-hh-0002", b"other village")
-    gw.publish("pv/dongpi/s-hh-0001", b'{"sn": "s-hh-0001-inv", "pac_w": 1800.0}')
+    other.publish("pv/shangxi/v-2", b"other village")
+    own.publish("pv/dongpi/v-0", b'{"sn": "v-0-log", "pac_w": 1800.0}')
     gw.publish("pvledger/gateway/gw-dongpi/status", b'{"state": "online"}', retain=True)
-    gw.publish("pvledger/alerts/s-hh-0001", b'{"kind": "no_output"}')
-    assert county.next("pv/") == (
-        "pv/dongpi/s-hh-0001",
-        b'{"sn": "s-hh-0001-inv", "pac_w": 1800.0}',
-    )
+    gw.publish("pvledger/alerts/v-0", b'{"kind": "no_output"}')
+    assert county.next("pv/") == ("pv/dongpi/v-0", b'{"sn": "v-0-log", "pac_w": 1800.0}')
     assert county.next("pvledger/gateway/") == (
         "pvledger/gateway/gw-dongpi/status",
         b'{"state": "online"}',
     )
-    assert county.next("pvledger/alerts/") == (
-        "pvledger/alerts/s-hh-0001",
-        b'{"kind": "no_output"}',
-    )
+    assert county.next("pvledger/alerts/") == ("pvledger/alerts/v-0", b'{"kind": "no_output"}')
 
 
 def test_bridge_queues_through_a_county_outage(brokers: Setup, clients) -> None:
@@ -383,17 +511,22 @@ def test_bridge_queues_through_a_county_outage(brokers: Setup, clients) -> None:
     county = Client(brokers, brokers.county_tls, "pvledger-county", client_id="county-watch")
     clients.append(county)
     assert county.connected()
-    county.subscribe("pv/dongpi/outage/#")
+    county.subscribe("pv/dongpi/v-3")
     brokers.county.stop()  # graceful: the county keeps county-watch's session
 
-    gw = Client(brokers, brokers.village_local, "pvledger-gw")
-    clients.append(gw)
-    assert gw.connected()
+    logger = Client(brokers, brokers.village_tls, "v-3")
+    clients.append(logger)
+    assert logger.connected()
     n = 1500
-    infos = [gw.c.publish(f"pv/dongpi/outage/{i % 7}", str(i).encode(), qos=1) for i in range(n)]
+    infos = [logger.c.publish("pv/dongpi/v-3", str(i).encode(), qos=1) for i in range(n)]
     for info in infos:
         info.wait_for_publish(10)  # the village broker holds them for the bridge
 
     brokers.county.relaunch(brokers.county_tls)
-    got = [int(county.next("pv/dongpi/outage/")[1]) for _ in range(n)]
+    try:
+        got = [int(county.next("pv/dongpi/v-3")[1]) for _ in range(n)]
+    finally:
+        # the relaunched county broker is a child this test started: stop it here (the
+        # leak guard checks each test); this is the module's last test using it
+        brokers.county.stop()
     assert got == list(range(n))
