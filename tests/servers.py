@@ -1,4 +1,4 @@
-"""Real servers for tests: Mosquitto and VictoriaMetrics on free ports.
+"""Real servers for tests: Mosquitto, VictoriaMetrics, vmagent and vmauth on free ports.
 
 Each starts in its own temporary folder and is stopped (SIGTERM, then
 SIGKILL) by the fixture that started it. A missing binary skips the test on a
@@ -27,6 +27,8 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 INSTALL_HINT = {
     "mosquitto": "apt-get install mosquitto mosquitto-clients",
     "victoria-metrics": "apt-get install victoria-metrics",
+    "vmagent": "apt-get install victoria-metrics",
+    "vmauth": "apt-get install victoria-metrics",
     "socat": "apt-get install socat",
 }
 
@@ -44,7 +46,7 @@ def require_binary(name: str) -> str:
     return path
 
 
-ServerT = TypeVar("ServerT", "Mosquitto", "VictoriaMetrics")
+ServerT = TypeVar("ServerT", "Mosquitto", "VictoriaMetrics", "VmAgent", "VmAuth")
 
 
 @dataclass
@@ -103,6 +105,8 @@ class VictoriaMetrics:
     workdir: Path
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
+    #: flags instead of the defaults below (listen address and data path are always set)
+    flags: list[str] | None = None
 
     @property
     def url(self) -> str:
@@ -113,15 +117,18 @@ class VictoriaMetrics:
         """Start (or restart) on the same port and data folder."""
         binary = require_binary("victoria-metrics")
         log = open(self.workdir / "vm.log", "ab")  # noqa: SIM115 - closed with the process
+        flags = self.flags or [
+            "-retentionPeriod=100y",  # the default 1 month drops backfilled history silently
+            "-dedup.minScrapeInterval=1ms",  # replays of the same point count once
+            "-search.latencyOffset=0s",
+            "-loggerLevel=ERROR",
+        ]
         self.proc = subprocess.Popen(
             [
                 binary,
+                *flags,
                 f"-httpListenAddr=127.0.0.1:{self.port}",
                 f"-storageDataPath={self.workdir / 'vmdata'}",
-                "-retentionPeriod=100y",  # the default 1 month drops backfilled history silently
-                "-dedup.minScrapeInterval=1ms",  # replays of the same point count once
-                "-search.latencyOffset=0s",
-                "-loggerLevel=ERROR",
             ],
             stdout=log,
             stderr=log,
@@ -148,6 +155,107 @@ class VictoriaMetrics:
         """Graceful stop (SIGTERM loses nothing; SIGKILL would)."""
         if self.proc is not None:
             stop_process(self.proc, 30)
+            self.proc = None
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = 15.0) -> None:
+    """Block until url/health answers 200; RuntimeError if proc exits first."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode}")
+        with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/health", timeout=1) as r:
+            if r.status == 200:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"{url} did not become healthy")
+
+
+def _start(argv: list[str], log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    log = open(log_path, "ab")  # noqa: SIM115 - closed with the process
+    try:
+        return subprocess.Popen(argv, stdout=log, stderr=log, env=env)
+    finally:
+        log.close()
+
+
+@dataclass
+class VmAgent:
+    """vmagent replicating every sample to each of ``remote_write_urls`` (the nodes'
+    /api/v1/write), with its on-disk buffer in its folder; restartable on the same port."""
+
+    workdir: Path
+    remote_write_urls: list[str]
+    #: further flags (e.g. from the shipped unit); listen address, buffer path and
+    #: remote-write URLs are always set here
+    flags: list[str] = field(default_factory=list)
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL (InfluxDB v2 write API at /api/v2/write)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> VmAgent:
+        """Start (or restart) and wait until healthy."""
+        argv = [
+            require_binary("vmagent"),
+            *self.flags,
+            f"-httpListenAddr=127.0.0.1:{self.port}",
+            f"-remoteWrite.tmpDataPath={self.workdir / 'buffer'}",
+            *(f"-remoteWrite.url={u}" for u in self.remote_write_urls),
+        ]
+        self.proc = _start(argv, self.workdir / "vmagent.log")
+        wait_healthy(self.url, self.proc)
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: the crash under test (its memory queue is lost)."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+            self.proc = None
+
+    def stop(self) -> None:
+        """Graceful stop (SIGTERM): the memory queue goes to the on-disk buffer."""
+        if self.proc is not None:
+            stop_process(self.proc, 30)
+            self.proc = None
+
+
+@dataclass
+class VmAuth:
+    """vmauth with an auth config file; ``env`` fills its %{NAME} placeholders."""
+
+    workdir: Path
+    config: Path
+    env: dict[str, str] = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        """The one URL clients see."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> VmAuth:
+        """Start and wait until healthy."""
+        argv = [
+            require_binary("vmauth"),
+            *self.flags,
+            f"-auth.config={self.config}",
+            f"-httpListenAddr=127.0.0.1:{self.port}",
+        ]
+        self.proc = _start(argv, self.workdir / "vmauth.log", {**os.environ, **self.env})
+        wait_healthy(self.url, self.proc)
+        return self
+
+    def stop(self) -> None:
+        """SIGTERM."""
+        if self.proc is not None:
+            stop_process(self.proc, 10)
             self.proc = None
 
 
