@@ -13,6 +13,7 @@ import sqlite3
 from pathlib import Path
 
 from core.processes import stop_process
+from pvledger.cli import main
 from tests.backup.helpers import batches, pvledger, pvledger_argv, spawn, wait_until
 from tests.backup.writer import STATION
 from tests.revenue.helpers import setup_case
@@ -98,19 +99,21 @@ def test_backup_during_writes_and_a_final_run_restores_exactly(tmp_path: Path) -
     assert _writer_rows(to / "data" / "pvledger.db") == _writer_rows(store)
 
 
-def test_one_changed_byte_fails_verify_and_restore(tmp_path: Path) -> None:
+def test_one_changed_byte_fails_verify_and_restore(tmp_path: Path, capsys) -> None:
+    """In-process CLI (the process round trip is the test above): one flipped bit in the
+    ledger, a final run file or the store is named by `backup verify` and stops `restore`."""
     cfg = setup_case("worked-july", tmp_path)
     out = tmp_path / "out"
     run = pvledger("revenue", "--period", PERIOD, "--out", str(out), "--final", config=cfg.path)
     assert run.returncode == 0, run.stderr
-    made = pvledger("backup", str(tmp_path / "b"), config=cfg.path)
-    assert made.returncode == 0, made.stderr
+    assert main(["-c", str(cfg.path), "backup", str(tmp_path / "b")]) == 0
     good = _only_backup(tmp_path / "b")
     manifest = json.loads((good / "manifest.json").read_text())
     targets = [
         f["file"] for f in manifest["files"] if f["role"] in ("ledger", "run-final", "store")
     ]
     assert len(targets) >= 3
+    capsys.readouterr()
     for rel in targets:
         bad = tmp_path / "bad" / rel.replace("/", "_")
         shutil.copytree(good, bad)
@@ -118,14 +121,15 @@ def test_one_changed_byte_fails_verify_and_restore(tmp_path: Path) -> None:
         data = bytearray(path.read_bytes())
         data[len(data) // 2] ^= 0x01  # one bit of one byte
         path.write_bytes(bytes(data))
-        verify = pvledger("backup", "verify", str(bad))
-        assert verify.returncode == 1, (rel, verify.stdout)
-        assert rel in verify.stderr and "SHA-256" in verify.stderr
+        assert main(["backup", "verify", str(bad)]) == 1, rel
+        err = capsys.readouterr().err
+        assert f"{rel}: SHA-256 differs" in err, err
         to = tmp_path / "restored" / rel.replace("/", "_")
-        restored = pvledger("restore", str(bad), "--to", str(to))
-        assert restored.returncode == 1, (rel, restored.stdout)
+        assert main(["restore", str(bad), "--to", str(to)]) == 1, rel
+        assert "nothing restored" in capsys.readouterr().err
         assert not to.exists(), "a refused restore leaves nothing behind"
-    assert pvledger("backup", "verify", str(good)).returncode == 0
+        assert not list(to.parent.glob(".*restoring*")), "nor a staging folder"
+    assert main(["backup", "verify", str(good)]) == 0
 
 
 def test_restore_never_writes_over_data(tmp_path: Path) -> None:
