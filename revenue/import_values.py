@@ -31,9 +31,9 @@ def scaled_int(cell: str, places: int) -> int:
     text = cell.strip()
     if len(text) > MAX_CELL_CHARS:
         raise NotExact(f"longer than {MAX_CELL_CHARS} characters")
-    if _GROUPED.match(text):
+    if _GROUPED.fullmatch(text):
         text = text.replace(",", "")
-    m = _NUMBER.match(text)
+    m = _NUMBER.fullmatch(text)
     if not m or not (m.group(2) or m.group(3)):
         raise NotExact("not a number")
     sign, whole, frac, exp = m.group(1), m.group(2), m.group(3) or "", int(m.group(4) or 0)

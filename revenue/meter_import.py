@@ -359,7 +359,7 @@ def _parse_row(
         bad("row", "give exactly one of timestamp (a reading) or period (a statement)")
         return None
     if period:
-        if not _PERIOD.match(period):
+        if not _PERIOD.fullmatch(period):
             bad("period", f"{show(period)} is not YYYY-MM", "e.g. 2026-07")
             return None
         no = rec.get("statement_no", "")
