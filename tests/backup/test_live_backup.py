@@ -144,3 +144,23 @@ def test_restore_never_writes_over_data(tmp_path: Path) -> None:
     assert "not empty" in proc.stderr
     assert (target / "pvledger.db").read_bytes() == b"live data"
     assert sorted(p.name for p in target.iterdir()) == ["pvledger.db"]
+
+
+def test_a_tampered_ledger_is_copied_as_evidence_and_fails(tmp_path: Path, capsys) -> None:
+    """The backup still holds every database, but exits 1 and verify names the ledger."""
+    cfg = setup_case("worked-july", tmp_path)
+    run = pvledger("revenue", "--period", PERIOD, "--out", str(tmp_path / "o"), config=cfg.path)
+    assert run.returncode == 0, run.stderr
+    from revenue.payout import ledger_path
+
+    con = sqlite3.connect(ledger_path(cfg), isolation_level=None)
+    for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type='trigger'").fetchall():
+        con.execute(f"DROP TRIGGER {name}")
+    con.execute("UPDATE runs SET reason = 'edited afterwards'")
+    con.close()
+    assert main(["-c", str(cfg.path), "backup", str(tmp_path / "b")]) == 1
+    backup = _only_backup(tmp_path / "b")
+    assert (backup / "data" / "pvledger.db").is_file()
+    capsys.readouterr()
+    assert main(["backup", "verify", str(backup)]) == 1
+    assert "ledger: run 1" in capsys.readouterr().err
