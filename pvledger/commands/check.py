@@ -6,6 +6,7 @@ import argparse
 from collections import Counter
 
 from core.config import Config
+from pvledger.checks import check_protocols
 from pvledger.commands.common import config_from
 
 
@@ -14,7 +15,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "check",
         help="validate the config; exit 0 or list every problem",
-        description="Validate config.yaml (and the registry CSV files it names) "
+        description="Validate config.yaml (and the registry CSV files it names), "
+        "then each protocol's checks (register maps, RS485 line settings, unit ids), "
         "without touching the network. Exit 0 with a fleet summary, "
         "or 2 listing every problem with its key path and fix.",
     )
@@ -63,6 +65,11 @@ def summary(cfg: Config) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Validate and print the summary; BadInput propagates to exit 2."""
-    print(summary(config_from(args)))
+    """Validate (config, then each protocol's checks) and print the summary.
+
+    BadInput propagates to exit 2 before anything is printed.
+    """
+    cfg = config_from(args)
+    check_protocols(cfg)
+    print(summary(cfg))
     return 0
