@@ -7,16 +7,14 @@ import pytest
 
 from collector.modbus.decode import decode_point
 from collector.modbus.plan import Slot, naive_request_count, plan_requests
-from collector.modbus.regmap import Limits, Point, load_map, map_names, parse_map
+from collector.modbus.regmap import MAPS_DIR, Limits, Point, load_map, map_names, parse_map
 from collector.modbus.sunspec import place_points, typical
 from core.problems import BadInput
 from core.reading import Quality
 from tests.modbus.conftest import CASES
 
-SHIPPED = [
-    "ddsu666", "deye-string", "dtsu666", "goodwe-dt", "growatt-tlx", "huawei-sun2000",
-    "sofar-ktlx", "solis-1p", "sungrow-sg", "sunspec",
-]  # fmt: skip
+#: every map file in the shipped folder: a new map is tested by being there
+SHIPPED = sorted(p.stem for p in MAPS_DIR.glob("*.yaml"))
 
 
 def test_every_field_is_checked_or_listed_as_unconfirmed() -> None:
@@ -77,6 +75,25 @@ points: [{field: power_w, address: 1, type: int16}]
 """
     with pytest.raises(BadInput, match="exactly one"):
         parse_map(text)
+
+
+def test_the_maps_folder_is_what_is_tested() -> None:
+    # the ten maps of issue 19 at least; any file added later joins every test here
+    assert len(SHIPPED) >= 10 and {"sunspec", "huawei-sun2000", "dtsu666"} <= set(SHIPPED)
+    assert not [p.name for p in MAPS_DIR.iterdir() if p.suffix != ".yaml"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_map_compiles_from_its_file(name: str) -> None:
+    rmap = parse_map(
+        (MAPS_DIR / f"{name}.yaml").read_text(encoding="utf-8"), str(MAPS_DIR / f"{name}.yaml")
+    )
+    assert rmap.name == name and rmap.vendor and rmap.document
+    points = rmap.points or tuple(p for m in rmap.models.values() for p in m.points)
+    assert points, name
+    for p in points:  # every point has a unit where it is a quantity
+        if p.field.endswith(("_w", "_wh", "_c")):
+            assert p.unit, (name, p.field)
 
 
 def test_every_shipped_map_loads_and_has_a_case_folder() -> None:
