@@ -42,6 +42,14 @@ _DAY_MS = 86_400_000
 _HOUR_MS = 3_600_000
 #: quality flags whose values are checked (the others carry no usable value)
 _CHECKED = (Quality.GOOD, Quality.ESTIMATED)
+_GOOD = Quality.GOOD
+_POWER, _COUNTER, _TEMPERATURE, _INTEGRAL = 1, 2, 3, 4
+_KIND = {
+    **dict.fromkeys(INTEGRAL_FIELDS, _INTEGRAL),
+    **dict.fromkeys(POWER_FIELDS, _POWER),
+    **dict.fromkeys(COUNTER_FIELDS, _COUNTER),
+    "temperature_c": _TEMPERATURE,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +198,8 @@ def check_counter(
 
 
 SeriesKey = tuple[str, str, str]
+#: a counter series' state: (last good ts, value), or a CounterState while a jump is judged
+_State = tuple[int, float] | CounterState
 
 
 @dataclass
@@ -202,7 +212,7 @@ class Assessment:
     #: (index in the input, field, reason) of values flagged IMPLAUSIBLE
     flagged: list[tuple[int, str, str]] = field(default_factory=list)
     #: counter states to keep once the readings are stored
-    updates: dict[SeriesKey, CounterState] = field(default_factory=dict)
+    updates: dict[SeriesKey, _State] = field(default_factory=dict)
 
 
 class Gate:
@@ -212,7 +222,7 @@ class Gate:
         self.limits = limits
         self._bounds = {st: bounds_for(limits, kw) for st, kw in capacity_kw.items()}
         self._unknown = bounds_for(limits, None)
-        self._state: dict[SeriesKey, CounterState] = {}
+        self._state: dict[SeriesKey, _State] = {}
         self._lock = threading.Lock()
 
     def bounds(self, station: str) -> Bounds:
@@ -226,47 +236,96 @@ class Gate:
                 if s.field in COUNTER_FIELDS and s.quality is Quality.GOOD and s.value is not None:
                     key = (s.station, s.device, s.field)
                     cur = self._state.get(key)
-                    if cur is None or s.ts_ms > cur.base_ts:
-                        self._state[key] = CounterState(s.ts_ms, s.value)
+                    cur_ts = cur[0] if type(cur) is tuple else getattr(cur, "base_ts", None)
+                    if cur_ts is None or s.ts_ms > cur_ts:
+                        self._state[key] = (s.ts_ms, s.value)
 
     def assess(self, readings: Iterable[Reading], now_ms: int) -> Assessment:
         """Judge a batch in order (pure with respect to the gate: see accept())."""
         out = Assessment()
+        lo_ts = now_ms - self.limits.backfill_horizon_days * _DAY_MS
+        hi_ts = now_ms + self.limits.future_s * 1000
         with self._lock:
-            states = self._state
             for i, r in enumerate(readings):
-                reason = time_refusal(r.ts_ms, now_ms, self.limits)
-                if reason is None:
-                    for name, v in r.values.items():
-                        if (reason := value_refusal(name, v)) is not None:
-                            break
-                if reason is not None:
-                    out.refused.append((i, reason))
-                    continue
-                out.readings.append(self._flag(i, r, states, out))
+                ts = r.ts_ms
+                if type(ts) is not int or not lo_ts <= ts <= hi_ts:
+                    reason = time_refusal(ts, now_ms, self.limits)
+                    if reason is not None:
+                        out.refused.append((i, reason))
+                        continue
+                verdict = self._flag(i, r, out)
+                if type(verdict) is str:
+                    out.refused.append((i, verdict))
+                else:
+                    out.readings.append(verdict)
         return out
 
-    def _flag(
-        self, i: int, r: Reading, states: dict[SeriesKey, CounterState], out: Assessment
-    ) -> Reading:
-        b = self.bounds(r.station)
+    def _flag(self, i: int, r: Reading, out: Assessment) -> Reading | str:
+        """The reading with its flags, or the reason it cannot be stored.
+
+        The hot path of every write: a cheap "clearly plausible" test per value; the
+        pure checks above (which decide, and word the problem) run only when it fails.
+        """
+        b = self._bounds.get(r.station, self._unknown)
         qmap = r.quality
-        flags: dict[str, Quality] = {}
+        flags: dict[str, Quality] | None = None
+        problems: list[tuple[int, str, str]] = []
+        upd = out.updates
+        touched: list[tuple[SeriesKey, _State | None]] = []
         for name, v in r.values.items():
-            if v is None or (qmap and qmap.get(name, Quality.GOOD) not in _CHECKED):
+            if v is None or (qmap and qmap.get(name, _GOOD) not in _CHECKED):
                 continue
-            problem = value_problem(name, v, b)
-            if problem is None and name in COUNTER_FIELDS:
+            kind = _KIND.get(name, 0)
+            tv = type(v)
+            if tv is int:
+                if not INT64_MIN <= v <= INT64_MAX:
+                    for key, prev in touched:  # this reading is not stored: undo its counters
+                        if prev is None:
+                            del upd[key]
+                        else:
+                            upd[key] = prev
+                    return value_refusal(name, v) or "beyond 64 bits"
+            elif tv is not float:
+                kind = -1  # not a number: value_problem words it
+            if kind == _POWER:
+                clear = b.power_lo_w <= v <= b.power_hi_w
+            elif kind == _COUNTER:
+                clear = v >= 0 and (tv is int or v.is_integer())  # type: ignore[union-attr]
+            elif kind == _TEMPERATURE:
+                clear = b.temperature_lo_c <= v <= b.temperature_hi_c
+            elif kind == _INTEGRAL:
+                clear = tv is int or v.is_integer()  # type: ignore[union-attr]
+            elif kind == 0:
+                clear = tv is int or v - v == 0.0  # finite (inf - inf and nan are nan)
+            else:
+                clear = False
+            problem = None if clear else value_problem(name, v, b)
+            if problem is None and kind == _COUNTER:
                 key = (r.station, r.device, name)
-                st = out.updates.get(key) or states.get(key)
-                problem, new = check_counter(name, float(v), r.ts_ms, st, b)
-                if new is not st:
-                    out.updates[key] = new
+                prev = upd.get(key)
+                st = prev if prev is not None else self._state.get(key)
+                ts = r.ts_ms
+                touched.append((key, prev))
+                # the common case as a bare (ts, value) tuple: rising within the rate
+                if (
+                    type(st) is tuple
+                    and ts > st[0]
+                    and st[1] <= v <= st[1] + b.rate_wh_per_ms * (ts - st[0]) + b.step_wh
+                ):
+                    upd[key] = (ts, v)
+                else:
+                    cs = CounterState(*st) if type(st) is tuple else st
+                    problem, new = check_counter(name, float(v), ts, cs, b)
+                    if new is not cs:
+                        upd[key] = (new.base_ts, new.base_v) if new.cand_ts is None else new
             if problem is not None:
+                if flags is None:
+                    flags = {}
                 flags[name] = Quality.IMPLAUSIBLE
-                out.flagged.append((i, name, problem))
-        if not flags:
+                problems.append((i, name, problem))
+        if flags is None:
             return r
+        out.flagged.extend(problems)
         return Reading(
             r.station,
             r.device,

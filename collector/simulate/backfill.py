@@ -19,6 +19,8 @@ import numpy as np
 
 from collector.simulate.faults import Fault, FaultBook
 from collector.simulate.fleet import DEFAULT_SEED, Fleet
+from collector.sinks import GatedSink
+from core.clock import Clock
 from core.config import Config
 from core.reading import MEASUREMENT_METER, MEASUREMENT_PV, Quality, Reading
 from core.store import Store
@@ -27,6 +29,17 @@ PV_FIELDS = ("power_w", "energy_total_wh", "energy_today_wh", "status", "tempera
 METER_FIELDS = ("export_wh", "import_wh", "power_w")
 #: readings per Store.write call (one transaction each)
 BATCH = 20_000
+
+
+class _At(Clock):
+    """A clock standing still at the end of the backfilled window."""
+
+    def __init__(self, now_ms: int):
+        self._now_ms = now_ms
+
+    def now_ms(self) -> int:
+        """The window's end, UTC epoch milliseconds."""
+        return self._now_ms
 
 
 def _book(faults: FaultBook | Iterable[Fault] | None) -> FaultBook:
@@ -54,6 +67,15 @@ def backfill(
     """
     if resolution_s <= 0:
         raise ValueError("resolution_s must be > 0")
+    horizon_ms = int(config.storage.limits.backfill_horizon_days * 86_400_000)
+    if end_ms - start_ms > horizon_ms:
+        raise ValueError(
+            f"a backfill of {(end_ms - start_ms) / 86_400_000:g} days reaches past "
+            f"storage.limits.backfill_horizon_days "
+            f"({config.storage.limits.backfill_horizon_days:g}); raise it in the config"
+        )
+    # the plausibility gate every source passes; "now" is the end of the history
+    store = GatedSink.for_config(config, store, _At(int(end_ms)))
     fl = fleet or Fleet(config, seed)
     book = _book(faults)
     step = int(resolution_s * 1000)
@@ -116,7 +138,7 @@ def _batches(config: Config, fl: Fleet, book: FaultBook, ts: np.ndarray) -> Iter
         yield batch
 
 
-def _write_all(config: Config, store: Store, fl: Fleet, book: FaultBook, ts: np.ndarray) -> int:
+def _write_all(config: Config, store: GatedSink, fl: Fleet, book: FaultBook, ts: np.ndarray) -> int:
     """Build batches here while a writer thread stores the previous one (SQLite releases
     the GIL while it works, so building and writing overlap)."""
     count = 0
