@@ -5,6 +5,8 @@ the cycle (one job per device costs 2.5-3x the CPU and is late at thousands of
 devices, TECH-NOTES). A device still busy, or inside its back-off, is skipped for
 that cycle, so a dead device never delays the others. While the sun is down at a
 station its devices are polled only every ``night_interval_s`` (a heartbeat).
+An endpoint that cannot carry its planned polls (collector/modbus/capacity.py) is
+reported once and its devices are polled in turn at an even, longer interval.
 Readings are buffered and written to the sink in one transaction per flush; a
 failed write keeps the buffer and is retried (nothing accepted is dropped).
 """
@@ -17,7 +19,8 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from collector.modbus.poller import DevicePoller, DeviceSpec
+from collector.modbus.capacity import CAPACITY_SHARE, EndpointLoad, in_turn
+from collector.modbus.poller import DevicePoller, DeviceSpec, backoff_s
 from collector.modbus.regmap import RegisterMap, load_maps
 from collector.modbus.transport import Endpoint, quiet_pymodbus
 from core.clock import Clock
@@ -129,6 +132,8 @@ class ModbusComponent:
         self.sink_failures = 0
         self.skipped_busy = 0
         self._by_device: dict[str, DevicePoller] = {}
+        self.loads: dict[str, EndpointLoad] = {}
+        self._by_endpoint: dict[str, list[DevicePoller]] = {}
 
     # -- setup -----------------------------------------------------------------------
     def open(self, clock: Clock) -> None:
@@ -141,6 +146,10 @@ class ModbusComponent:
             for spec, _ in self.specs
         ]
         self._by_device = {p.spec.device: p for p in self.pollers}
+        self.loads = {key: EndpointLoad(key) for key in self.endpoints}
+        self._by_endpoint: dict[str, list[DevicePoller]] = {}
+        for p in self.pollers:
+            self._by_endpoint.setdefault(p.spec.endpoint, []).append(p)
 
     async def start(self, ctx: Any) -> None:
         """Register one job per interval class and a flush job on the service scheduler."""
@@ -195,38 +204,112 @@ class ModbusComponent:
 
     # -- scheduling --------------------------------------------------------------------
     async def _cycle(self, members: list[DevicePoller], period_s: float) -> None:
-        """One interval-class job: spread this cycle's polls over the period."""
+        """One interval-class job: spread this cycle's polls over the period.
+
+        Per endpoint: every device the configured schedule wants now is a planned
+        poll. An endpoint within its capacity polls them all, staggered over the
+        cycle; an overloaded one polls only its share (planned / stretch), the
+        devices polled longest ago first, evenly spaced, so each device gets the
+        same longer interval instead of random skips, and no poll queues for the bus.
+        """
         now_mono = time.monotonic()
         now_ms = self.clock.now_ms()
         n = len(members)
         daylight: dict[tuple[float, float], bool] = {}
         night_wall = self.night_interval_s / (self.clock.factor or 1.0)
+        due: dict[str, list[tuple[int, DevicePoller]]] = {}
+        planned: dict[str, int] = {}
         for i, p in enumerate(members):
-            if p.busy:
-                self.skipped_busy += 1
-                continue
-            if not p.due(now_mono):
-                continue
+            key = p.spec.endpoint
             loc = (p.spec.latitude, p.spec.longitude)
             up = daylight.get(loc)
             if up is None:
                 up = daylight[loc] = _sun_up(now_ms, *loc)
-            last = p.state.last_attempt_mono
+            st = p.state
+            wanted_s = period_s if up else max(period_s, night_wall)
+            self.loads[key].plan(p.spec.device, max(wanted_s, backoff_s(st.consecutive_failures)))
+            if not p.busy and now_mono < st.next_attempt_mono:
+                continue  # back-off
+            last = st.last_attempt_mono
             if not up and last is not None and now_mono - last < night_wall:
                 continue  # night: heartbeat only
-            delay = period_s * STAGGER * i / n
-            task = asyncio.create_task(self._poll_after(p, delay))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            planned[key] = planned.get(key, 0) + 1
+            if p.busy:
+                self.skipped_busy += 1
+                continue
+            due.setdefault(key, []).append((i, p))
+        for key, count in planned.items():
+            load = self.loads[key]
+            self._count("pvledger_modbus_endpoint_polls_planned_total", key, count)
+            self._report(load, load.update())
+            ready = due.get(key, [])
+            if load.stretch <= 1.0:
+                for i, p in ready:
+                    self._launch(p, period_s * STAGGER * i / n)
+                continue
+            k = min(load.take(period_s, count), len(ready))
+            # polls still waiting for the bus (the first cycles, before durations were
+            # known, or a stall of the machine): let them drain instead of queueing more
+            waiting = sum(1 for p in self._by_endpoint[key] if p.busy) - 1
+            k -= max(waiting, 0)
+            if k <= 0:
+                continue
+            by_id = {p.spec.device: p for _, p in ready}
+            chosen = in_turn([(p.state.last_attempt_mono, d) for d, p in by_id.items()], k)
+            spacing = max(period_s / k, load.mean_bus_s())
+            for j, d in enumerate(chosen):
+                self._launch(by_id[d], spacing * j)
+
+    def _launch(self, p: DevicePoller, delay_s: float) -> None:
+        task = asyncio.create_task(self._poll_after(p, delay_s))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _poll_after(self, p: DevicePoller, delay_s: float) -> None:
         if delay_s > 0:
             await asyncio.sleep(delay_s)
         if p.busy:
             return
-        self._buffer.append(await p.poll())
+        reading = await p.poll()
+        self._buffer.append(reading)
+        key = p.spec.endpoint
+        if p.state.last_bus_s is not None:
+            self.loads[key].observe(p.spec.device, p.state.last_bus_s)
+        self.loads[key].achieved += 1
+        self._count("pvledger_modbus_endpoint_polls_achieved_total", key, 1)
         if len(self._buffer) >= FLUSH_AT:
             await self.flush()
+
+    def _count(self, name: str, endpoint: str, n: int) -> None:
+        if self._metrics is not None:
+            self._metrics.inc(name, n, {"endpoint": endpoint})
+
+    def _report(self, load: EndpointLoad, change: str | None) -> None:
+        """Say once that an endpoint became overloaded, and once that it recovered."""
+        if change == "overloaded":
+            factor = self.clock.factor or 1.0
+            base = min(p.spec.interval_s for p in self.pollers if p.spec.endpoint == load.key)
+            log.warning(
+                "modbus: endpoint %s cannot carry its planned polls: %.1f planned, "
+                "%.1f achievable per minute (%d devices, %.2f s per poll, load %.0f%% of "
+                "its time); polling its devices in turn, %.1fx their interval (every %.0f s "
+                "instead of %.0f s)",
+                load.key,
+                load.planned_per_min() * factor,
+                load.achievable_per_min() * factor,
+                len(load.period_s),
+                load.mean_bus_s(),
+                100 * load.share,
+                load.stretch,
+                base * load.stretch,
+                base,
+            )
+        elif change == "recovered":
+            log.warning(
+                "modbus: endpoint %s carries its planned polls again (load %.0f%% of its time)",
+                load.key,
+                100 * load.share,
+            )
 
     async def poll_once(self) -> list[Reading]:
         """Poll every device once now (endpoints concurrently), without the scheduler."""
@@ -318,6 +401,42 @@ class ModbusComponent:
             per_device("latency"),
         )
         m.gauge_callback("pvledger_modbus_polls", "polls since start", per_device("polls"))
+        m.describe(
+            "pvledger_modbus_endpoint_polls_planned_total",
+            "counter",
+            "polls the configured schedule asked of the endpoint",
+        )
+        m.describe(
+            "pvledger_modbus_endpoint_polls_achieved_total",
+            "counter",
+            "polls the endpoint carried (answered or not)",
+        )
+        for key in self.loads:
+            for name in ("planned", "achieved"):
+                m.inc(f"pvledger_modbus_endpoint_polls_{name}_total", 0, {"endpoint": key})
+
+        def per_endpoint(attr: str) -> Any:
+            def fn() -> dict[tuple[tuple[str, str], ...], float]:
+                return {(("endpoint", k),): float(getattr(v, attr)) for k, v in self.loads.items()}
+
+            return fn
+
+        m.gauge_callback(
+            "pvledger_modbus_endpoint_overloaded",
+            f"1 while the endpoint's planned polls need more than {CAPACITY_SHARE:.0%} of "
+            "its time (its devices are then polled in turn, less often)",
+            per_endpoint("overloaded"),
+        )
+        m.gauge_callback(
+            "pvledger_modbus_endpoint_load_ratio",
+            "share of the endpoint's time its planned polls need (measured poll durations)",
+            per_endpoint("share"),
+        )
+        m.gauge_callback(
+            "pvledger_modbus_endpoint_stretch_ratio",
+            "factor applied to the poll interval of the endpoint's devices (1 = as configured)",
+            per_endpoint("stretch"),
+        )
         m.gauge_callback(
             "pvledger_modbus_readings_written",
             "readings of the device written to the store since start",

@@ -72,6 +72,8 @@ class DeviceState:
     last_success_ms: int | None = None
     last_attempt_mono: float | None = None
     last_latency_s: float | None = None
+    #: how long the last poll held its endpoint [s] (its latency without the queueing)
+    last_bus_s: float | None = None
     outage_since_ms: int | None = None
     polls: int = 0
     failures: int = 0
@@ -148,27 +150,32 @@ class DevicePoller:
         device_errors = 0
         ep = self.endpoint
         unit = self.spec.unit
+        bus_s = 0.0
         try:
             async with ep.lock:
-                if self.rmap.kind == "sunspec" and self.layout is None:
-                    await self._discover()
-                first = True
-                for rq in self.requests:
-                    if not first and self._pause_s:
-                        await asyncio.sleep(self._pause_s)
-                    first = False
-                    try:
-                        words = await ep.read(rq.function, rq.address, rq.count, unit)
-                    except DeviceError as exc:
-                        device_errors += 1
-                        failure = exc
-                        for s in rq.slots:
-                            values[s.point.field] = None
-                            quality[s.point.field] = _DEVICE
-                        continue
-                    if ts_ms is None:  # stamped when the device answered, not when queued
-                        ts_ms = self.clock.now_ms()
-                    decode_block(words, rq.slots, values, quality)
+                t_bus = time.perf_counter()
+                try:
+                    if self.rmap.kind == "sunspec" and self.layout is None:
+                        await self._discover()
+                    first = True
+                    for rq in self.requests:
+                        if not first and self._pause_s:
+                            await asyncio.sleep(self._pause_s)
+                        first = False
+                        try:
+                            words = await ep.read(rq.function, rq.address, rq.count, unit)
+                        except DeviceError as exc:
+                            device_errors += 1
+                            failure = exc
+                            for s in rq.slots:
+                                values[s.point.field] = None
+                                quality[s.point.field] = _DEVICE
+                            continue
+                        if ts_ms is None:  # stamped when the device answered, not when queued
+                            ts_ms = self.clock.now_ms()
+                        decode_block(words, rq.slots, values, quality)
+                finally:
+                    bus_s = time.perf_counter() - t_bus
         except TransportError as exc:
             failure = exc
         except ModbusFailure as exc:  # discovery found nothing usable
@@ -196,6 +203,7 @@ class DevicePoller:
                     quality[f] = q
             if self.rmap.kind == "sunspec" and not isinstance(failure, DeviceError):
                 self.layout = None  # re-discover once it answers: it may have been replaced
+        st.last_bus_s = bus_s
         self._account(ok, failure, ts_ms, time.perf_counter() - t0, values)
         return Reading(
             self.spec.station,
