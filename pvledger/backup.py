@@ -113,19 +113,9 @@ def scratch_ledger(db_file: Path) -> Iterator[object]:
 
 
 def ledger_head(ledger: object) -> dict:
-    """Count and hash at the head of the ledger's chain.
-
-    revenue.ledger.Ledger.head() when the ledger has one (issue 12 adds it);
-    until then the runs table: its row count and the last row's hash.
-    """
-    head = getattr(ledger, "head", None)
-    if callable(head):
-        h = head()
-        return {"count": int(h.entries), "head_hash": str(h.hash), "of": "chain"}
-    runs = ledger.runs()  # type: ignore[attr-defined]
-    from revenue.ledger import GENESIS
-
-    return {"count": len(runs), "head_hash": runs[-1].hash if runs else GENESIS, "of": "runs"}
+    """Number of entries and last hash of the ledger's chain (revenue.ledger.Ledger.head)."""
+    h = ledger.head()  # type: ignore[attr-defined]
+    return {"count": int(h.entries), "head_hash": str(h.hash), "of": "chain"}
 
 
 def check_ledger(db_file: Path, manifest: dict | None = None) -> tuple[list[str], dict]:
