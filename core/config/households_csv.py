@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import stat
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -22,9 +23,24 @@ REQUIRED = ("id", "name", "village")
 OPTIONAL = ("card", "account")
 
 
+#: a registry of a county's households is a few MB; a bigger "CSV" is another file
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+class NotARegistry(ValueError):
+    """The path names something that cannot be a registry file (a device, a FIFO, huge)."""
+
+
 def read_text_any(path: Path) -> str:
     """File text as UTF-8 (BOM or not), falling back to GBK as exported by Chinese Excel."""
-    raw = path.read_bytes()
+    # a FIFO (open would wait for a writer) or /dev/zero named by mistake must not
+    # hang or fill memory
+    if path.exists() and not stat.S_ISREG(path.stat().st_mode):
+        raise NotARegistry("not a regular file" if not path.is_dir() else "a folder")
+    with path.open("rb") as f:
+        raw = f.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise NotARegistry(f"larger than {MAX_FILE_BYTES:,} bytes")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -55,7 +71,12 @@ def load_households_csv(path: Path) -> tuple[list[tuple[Household, int]], list[P
             )
         ]
     except (OSError, ValueError) as exc:  # a folder, no permission, a NUL in the name
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a file name"
+        if isinstance(exc, NotARegistry):
+            reason = str(exc)
+        elif isinstance(exc, OSError) and exc.strerror:
+            reason = exc.strerror
+        else:
+            reason = "not a file name"
         return [], [
             Problem(
                 "households",

@@ -122,7 +122,7 @@ def test_resolve_refuses_an_escaping_command_line_path(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "make", "message"),
     [
-        ("folder", lambda p: p.mkdir(), "Is a directory"),
+        ("folder", lambda p: p.mkdir(), "cannot read registry file"),
         ("nul", None, "contains a NUL character"),
     ],
 )
