@@ -69,6 +69,11 @@ COMPONENTS: list[str] = [
     "collector.forward.forwarder:component",
 ]
 
+#: components stopped before all the others, in this order (the rest in reverse start
+#: order): the alert evaluation judges silence, and stopping the sources of readings
+#: makes silence, so it ends while every source still runs
+STOP_FIRST: tuple[str, ...] = ("alerts",)
+
 
 def build_components(config: Config, only: Iterable[str] | None = None) -> list[Component]:
     """Instantiate the registered components that the config needs."""
@@ -83,6 +88,13 @@ def build_components(config: Config, only: Iterable[str] | None = None) -> list[
         if comp is not None and (wanted is None or comp.name in wanted):
             out.append(comp)
     return out
+
+
+def stop_order(started: list[Component]) -> list[Component]:
+    """The order in which to stop started components: STOP_FIRST, then the rest newest
+    first (a component stops before those it was started after)."""
+    first = [c for name in STOP_FIRST for c in started if c.name == name]
+    return first + [c for c in reversed(started) if c not in first]
 
 
 class Service:
@@ -112,7 +124,7 @@ class Service:
         self._stop.set()
 
     async def run(self, *, install_signals: bool = True) -> None:
-        """Start every component, wait for a stop request, then stop them in reverse."""
+        """Start every component, wait for a stop request, then stop them (stop_order)."""
         loop = asyncio.get_running_loop()
         if install_signals:
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -137,7 +149,7 @@ class Service:
             # stop(): shutting the scheduler down first would cancel it mid-run
             if self.scheduler.running:
                 self.scheduler.pause()
-            for comp in reversed(started):
+            for comp in stop_order(started):
                 try:
                     await comp.stop()
                 except Exception:

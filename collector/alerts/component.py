@@ -8,6 +8,7 @@ central store, with gateway_silent enabled.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from typing import Any
@@ -51,12 +52,14 @@ class AlertsComponent:
         self._job: Any = None
         self._clock: Clock = Clock()
         self._busy = threading.Lock()
+        self._stopping = False
         self._metrics: Any = None
 
     async def start(self, ctx: Any) -> None:
         """Open the lifecycle database and schedule the evaluation job."""
         sink = ctx.sink
         self._clock = ctx.clock
+        self._stopping = False
         try:
             if isinstance(sink, Store):
                 store = sink
@@ -85,6 +88,8 @@ class AlertsComponent:
         if self.engine is None or not self._busy.acquire(blocking=False):
             return
         try:
+            if self._stopping:
+                return  # handed to the thread pool before stop(): the service is ending
             self.engine.step(self._clock.now_ms())
             if self._metrics is not None:
                 self._metrics.inc("pvledger_alert_evaluations_total")
@@ -108,17 +113,29 @@ class AlertsComponent:
         return out
 
     async def stop(self) -> None:
-        """Remove the job and close what was opened."""
+        """End the evaluations (no new one starts; one under way finishes, judged at the
+        time it started), drop the pending alerts nothing will confirm now, then close
+        what was opened."""
+        self._stopping = True
         if self._job is not None:
             try:
                 self._job.remove()
             except Exception:
                 log.debug("alerts job already gone")
             self._job = None
-        with self._busy:
+        # wait without blocking the event loop: the other components keep collecting
+        # until their own stop (polls under way, the MQTT flusher)
+        while not self._busy.acquire(blocking=False):
+            await asyncio.sleep(0.02)
+        try:
             if self.engine is not None:
+                dropped = self.engine.db.drop_pending()
+                if dropped:
+                    log.info("alerts: %d pending (unconfirmed, not notified) dropped", dropped)
                 close_engine(self.engine)
                 self.engine = None
+        finally:
+            self._busy.release()
         if self._own_store is not None:
             self._own_store.close()
             self._own_store = None

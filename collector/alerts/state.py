@@ -306,6 +306,20 @@ class AlertDb:
             )
         return Event(eid, alert_id, now, name, payload)
 
+    def drop_pending(self) -> int:
+        """Delete the pending alerts nobody acknowledged; returns how many.
+
+        For an evaluator that stops: a pending alert is a condition seen but not yet
+        confirmed, kept only while evaluations keep seeing it, and nobody was told. With
+        no evaluation left to confirm or clear it, it would stand as if still watched;
+        the next evaluator finds again whatever the data still shows.
+        """
+        with self._lock, immediate(self._db):
+            cur = self._db.execute(
+                "DELETE FROM alerts WHERE state = 'pending' AND acked_ms IS NULL"
+            )
+        return cur.rowcount
+
     def ack(self, alert_id: int, *, now_ms: int, note: str | None = None) -> Alert:
         """Acknowledge an alert (stops reminders); raises KeyError for an unknown id."""
         with self._lock:
