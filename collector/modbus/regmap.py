@@ -135,6 +135,8 @@ class SunSpecModel:
     name: str
     length: int  # L: registers after ID and L
     points: tuple[Point, ...]  # address = offset from the ID register; sf_address likewise
+    #: scale-factor register name -> offset (the simulator writes them by name)
+    scale_factors: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -419,7 +421,9 @@ def _compile(m: _Map, source: str) -> tuple[RegisterMap | None, list[str]]:
         for name, off in mod.scale_factors.items():
             if not 2 <= off <= mod.length + 1:
                 errs.append(f"models.{mid}.scale_factors.{name}: offset {off} outside the model")
-        models[mid] = SunSpecModel(mid, mod.name, mod.length, tuple(pts))
+        models[mid] = SunSpecModel(
+            mid, mod.name, mod.length, tuple(pts), MappingProxyType(dict(mod.scale_factors))
+        )
     for mid in m.typical_layout:
         if mid != 1 and mid not in models:
             errs.append(f"typical_layout: model {mid} is not defined under models:")
