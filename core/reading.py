@@ -8,7 +8,7 @@ Records are immutable; stages build new ones instead of editing.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -109,14 +109,6 @@ class Sample:
     measurement: str = MEASUREMENT_PV
     village: str = ""
     gateway: str = ""
-
-
-def flatten(readings: Iterable[Reading]) -> list[Sample]:
-    """All samples of the given readings, in order."""
-    out: list[Sample] = []
-    for r in readings:
-        out.extend(r.samples())
-    return out
 
 
 def to_ms(ts: datetime) -> int:

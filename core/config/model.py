@@ -182,9 +182,6 @@ class Cooperative(Section):
     members: list[Member] = Field(min_length=1)
 
 
-DEVICE_ROLES = ("inverter", "meter", "logger")
-
-
 class _DeviceBase(Section):
     id: Identifier
     role: Literal["inverter", "meter", "logger"] = "inverter"
