@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
+from typing import TYPE_CHECKING
 
-from core.config import Config
-from pvledger.checks import check_protocols
 from pvledger.commands.common import config_from
+
+if TYPE_CHECKING:
+    from core.config import Config
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -69,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
 
     BadInput propagates to exit 2 before anything is printed.
     """
+    from pvledger.checks import check_protocols
+
     cfg = config_from(args)
     check_protocols(cfg)
     print(summary(cfg))

@@ -13,18 +13,15 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from collector.health import HealthServer
-from collector.modbus.component import ModbusComponent, from_config
-from collector.modbus.plan import naive_request_count
-from collector.modbus.poller import DevicePoller
-from collector.modbus.transport import Endpoint
 from core.clock import Clock, ScaledClock
-from core.config import Config
 from core.problems import BadInput, Problem
-from core.reading import Quality
 from pvledger.commands.common import config_from
+
+if TYPE_CHECKING:
+    from collector.modbus.component import ModbusComponent
+    from core.config import Config
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -90,6 +87,8 @@ def clock_from(args: argparse.Namespace, config: Config) -> Clock:
 
 def print_plan(comp: ModbusComponent, out: TextIO | None = None) -> None:
     """The request plan of every device, and the totals against one request per value."""
+    from collector.modbus.plan import naive_request_count
+
     out = out or sys.stdout
     comp.open(Clock())
     total = naive_total = 0
@@ -127,6 +126,8 @@ def print_plan(comp: ModbusComponent, out: TextIO | None = None) -> None:
 
 
 async def _once(comp: ModbusComponent, sink) -> int:
+    from core.reading import Quality
+
     readings = await comp.poll_once()
     # a device that did not answer gets one more try once the others are done: on a
     # busy bus or a busy device one timeout is not yet a lost device. Both attempts
@@ -152,6 +153,9 @@ async def _once(comp: ModbusComponent, sink) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Dispatch on --plan / --once / service."""
+    from collector.health import HealthServer
+    from collector.modbus.component import from_config
+
     config = config_from(args)
     comp = from_config(config)
     if args.plan:
@@ -188,4 +192,4 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["DevicePoller", "Endpoint", "add_parser", "print_plan", "run"]
+__all__ = ["add_parser", "print_plan", "run"]

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from core.config import Config, load_config
+if TYPE_CHECKING:
+    from core.config import Config
 
 
 def config_from(args: argparse.Namespace) -> Config:
     """Load the config named by -c (or the default); raises BadInput on problems."""
+    from core.config import load_config
+
     return load_config(args.config)

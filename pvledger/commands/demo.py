@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from core.config import default_config_path
-from pvledger.demo import DemoOptions, run_demo
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the subcommand."""
@@ -66,6 +63,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo; exit 0 when every phase showed what it should."""
+    from core.config import default_config_path
+    from pvledger.demo import DemoOptions, run_demo
+
     if args.days is not None and args.days < 1:
         from core.problems import BadInput, Problem
 

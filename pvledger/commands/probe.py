@@ -16,12 +16,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from collector.modbus.poller import DevicePoller, DeviceSpec
-from collector.modbus.regmap import RegisterMap, Signature, load_map, map_names
-from collector.modbus.transport import DeviceError, Endpoint, ModbusFailure, quiet_pymodbus
 from core.clock import Clock
-from core.reading import Quality, Reading
+
+if TYPE_CHECKING:
+    from collector.modbus.regmap import RegisterMap, Signature
+    from collector.modbus.transport import Endpoint
+    from core.reading import Reading
 
 EXIT_NO_FIT = 1
 #: fields whose value says which role a map is for
@@ -72,6 +74,8 @@ async def _signature(ep: Endpoint, unit: int, rmap: RegisterMap) -> bool | None:
 
     Every ``absent`` signature must be refused by the device, and one other must match.
     """
+    from collector.modbus.transport import DeviceError
+
     for sig in (s for s in rmap.signatures if s.absent):
         try:
             async with ep.lock:
@@ -97,12 +101,18 @@ def _role(rmap: RegisterMap) -> str:
 
 def fits(reading: Reading) -> bool:
     """A poll fits when every field has a value or an honest 'not implemented'."""
+    from core.reading import Quality
+
     bad = {Quality.DECODE_ERROR, Quality.DEVICE_ERROR, Quality.COMM_ERROR}
     return bool(reading.values) and not (set(reading.quality.values()) & bad)
 
 
 async def probe(ep: Endpoint, unit: int, names: list[str], clock: Clock) -> list[Fit]:
     """Every map (of ``names``) that fits the device, strong signatures first."""
+    from collector.modbus.poller import DevicePoller, DeviceSpec
+    from collector.modbus.regmap import load_map
+    from collector.modbus.transport import ModbusFailure
+
     found: list[Fit] = []
     for name in names:
         rmap = load_map(name)
@@ -133,6 +143,9 @@ def _describe(fit: Fit) -> str:
 
 
 async def _run(args: argparse.Namespace) -> int:
+    from collector.modbus.regmap import load_map, map_names
+    from collector.modbus.transport import Endpoint, quiet_pymodbus
+
     quiet_pymodbus()
     names = args.maps or map_names()
     for n in names:

@@ -15,12 +15,14 @@ import datetime as dt
 import json
 import re
 import sys
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from core.problems import BadInput, Problem
-from core.reading import Sample
-from core.store import open_store
 from pvledger.commands.common import config_from
+
+if TYPE_CHECKING:
+    from core.reading import Sample
 
 _SPAN = re.compile(r"^(\d+)\s*([smhd])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -84,6 +86,8 @@ def _rows(samples: list[Sample], tz: ZoneInfo) -> list[dict[str, object]]:
 
 def run(args: argparse.Namespace) -> int:
     """Query the store and print."""
+    from core.store import open_store
+
     config = config_from(args)
     tz = config.site.tz
     now_ms = int(dt.datetime.now(dt.UTC).timestamp() * 1000)

@@ -6,7 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.store import open_store
 from pvledger.commands.common import config_from
 
 
@@ -55,6 +54,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run or verify; BadInput -> exit 2, failed checks or a broken ledger -> exit 1."""
     from core.problems import BadInput, Problem
+    from core.store import open_store
     from revenue.ledger import LedgerBroken
     from revenue.payout import ChecksFailed, ledger_path, payout
     from revenue.period import parse_period
