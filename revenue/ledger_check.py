@@ -78,33 +78,42 @@ def run_problems(ledger: Ledger, entries: list[Entry]) -> list[str]:
 
 
 def row_problems(ledger: Ledger, entries: list[Entry]) -> list[str]:
-    """Rows of the covered tables against the chain: edited, deleted, added outside."""
-    want: dict[str, dict[tuple, dict]] = {t: {} for t in COVERED}
-    for e in entries:
-        if e.kind in ("import", "migration"):
-            content = _json(e)
-            for table in COVERED:
-                for row in content.get(table, ()):
-                    want[table][_key(table, row)] = row
-    files = {sha: r["file_name"] for (sha,), r in want["meter_imports"].items()}
-    have = ledger.rows()
+    """Rows of the covered tables against the chain: edited, deleted, added outside.
+
+    One table at a time, rows as tuples, so a ledger of millions of readings fits in memory.
+    """
+    contents = [_json(e) for e in entries if e.kind in ("import", "migration")]
+    files = {
+        r.get("file_sha256"): r.get("file_name")
+        for c in contents
+        for r in c.get("meter_imports", ())
+        if isinstance(r, dict)
+    }
     out = []
-    for table, (cols, _key_cols) in COVERED.items():
-        got = {_key(table, r): r for r in have[table]}
-        found = []
-        for k in sorted(set(want[table]) - set(got), key=repr):
-            found.append(f"{table} {_show(table, k)}: deleted ({_origin(want[table][k], files)})")
-        for k in sorted(set(got) - set(want[table]), key=repr):
-            found.append(f"{table} {_show(table, k)}: not in the chain (added outside pvledger)")
-        for k in sorted(set(got) & set(want[table]), key=repr):
-            a, b = got[k], want[table][k]
-            found += [
-                f"{table} {_show(table, k)}: {c} is {a.get(c)!r}, the chain says {b.get(c)!r} "
-                f"(edited; {_origin(b, files)})"
-                for c in cols
-                if a.get(c) != b.get(c)
-            ]
-        out += found[:MAX_PER_TABLE]
+    for table, (cols, key_cols) in COVERED.items():
+        at = [cols.index(k) for k in key_cols]
+        want: dict[tuple, tuple] = {}
+        for c in contents:
+            for row in c.get(table, ()):
+                if isinstance(row, dict):
+                    t = tuple(row.get(col) for col in cols)
+                    want[tuple(t[i] for i in at)] = t
+        found: list[tuple[tuple, str]] = []
+        q = f"SELECT {', '.join(cols)} FROM {table}"
+        for got in ledger.db.execute(q):
+            k = tuple(got[i] for i in at)
+            was = want.pop(k, None)
+            if was is None:
+                found.append((k, "not in the chain (added outside pvledger)"))
+            elif was != got:
+                found += [
+                    (k, f"{c} is {g!r}, the chain says {w!r} (edited; {_origin(cols, was, files)})")
+                    for c, g, w in zip(cols, got, was, strict=True)
+                    if g != w
+                ]
+        found += [(k, f"deleted ({_origin(cols, was, files)})") for k, was in want.items()]
+        found.sort(key=lambda f: repr(f[0]))
+        out += [f"{table} {_show(table, k)}: {msg}" for k, msg in found[:MAX_PER_TABLE]]
         if len(found) > MAX_PER_TABLE:
             out.append(f"{table}: ... and {len(found) - MAX_PER_TABLE} more")
     return out
@@ -118,10 +127,6 @@ def _json(e: Entry) -> dict:
     return obj if isinstance(obj, dict) else {}
 
 
-def _key(table: str, row: dict) -> tuple:
-    return tuple(row.get(k) for k in COVERED[table][1])
-
-
 def _show(table: str, key: tuple) -> str:
     """A key for humans: (station, 2026-07-31T16:00:00Z) for a reading's ts_ms."""
     parts = []
@@ -132,9 +137,10 @@ def _show(table: str, key: tuple) -> str:
     return "(" + ", ".join(parts) + ")"
 
 
-def _origin(row: dict, files: dict[str, str]) -> str:
-    name = files.get(row.get("file_sha256", ""), "an unknown file")
-    line = row.get("line")
+def _origin(cols: tuple[str, ...], row: tuple, files: dict) -> str:
+    r = dict(zip(cols, row, strict=True))
+    name = files.get(r.get("file_sha256")) or "an unknown file"
+    line = r.get("line")
     return f"imported from {name}" + (f" line {line}" if line else "")
 
 
