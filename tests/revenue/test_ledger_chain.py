@@ -325,3 +325,25 @@ def test_chain_content_is_canonical_json_of_the_rows(ledger_case):
                 "line": 2,
             }
         ]
+
+
+def test_concurrent_writers_keep_chain_and_head_in_step(ledger_case, tmp_path):
+    import subprocess
+    import sys
+
+    cfg, path, _out = ledger_case
+    files = []
+    for i in range(4):
+        f = tmp_path / f"c{i}.csv"
+        f.write_text(f"station_id,timestamp,export_kwh\ns-hh-1,2026-09-0{i + 1} 00:00,{2000 + i}\n")
+        files.append(f)
+    cmd = [sys.executable, "-m", "pvledger.cli", "-c", str(cfg.path), "import-meter"]
+    procs = [
+        subprocess.Popen([*cmd, str(f)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for f in files
+    ]
+    outs = [p.communicate(timeout=120)[0].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, outs
+    with Ledger(path) as led:
+        assert led.verify() == []
+        assert led.head() == led.read_head() and led.head().entries == 3 + 4
