@@ -252,7 +252,12 @@ class AlertDb:
                 (now, f.suppressed, seen, row.id),
             )
             if row.state == "pending":
-                if not f.suppressed and now - row.since_ms >= f.for_s * 1000:
+                if not f.suppressed and f.since_ms != row.since_ms:
+                    # not yet confirmed: it counts from where the condition stands now (a
+                    # logger heard between two silences starts a new silence), so gaps
+                    # shorter than for_s never add up to an alert
+                    db.execute("UPDATE alerts SET since_ms = ? WHERE id = ?", (f.since_ms, row.id))
+                if not f.suppressed and now - f.since_ms >= f.for_s * 1000:
                     db.execute(
                         "UPDATE alerts SET state = 'firing', fired_ms = ? WHERE id = ?",
                         (now, row.id),

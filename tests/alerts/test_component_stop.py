@@ -150,3 +150,46 @@ def test_drop_pending_keeps_firing_and_acknowledged_alerts(tmp_path: Path):
     finally:
         db.close()
     assert left == [("s-a2-log", "pending"), ("s-b3-log", "firing")]
+
+
+def test_a_pending_alert_counts_from_the_current_condition(tmp_path: Path):
+    """Silences of four minutes with a reading between them (a logger the simulator can
+    only serve every few minutes on a busy machine) never add up to a 30-minute
+    comm_lost; one silence that lasts does."""
+    db = AlertDb(tmp_path / "alerts.db")
+    kinds = {"comm_lost"}
+
+    def step(now_ms: int, findings: list[Finding]) -> list:
+        return db.apply(
+            findings,
+            now_ms=now_ms,
+            kinds=kinds,
+            clear_s={"comm_lost": 0},
+            renotify_s=7200,
+            notifiers=[],
+            describe=lambda a, e, n: {},
+        )
+
+    start = local_ms(DAY, "10:00")
+    minute = 60_000
+    fired = []
+    try:
+        # every 5 minutes an evaluation finds the flaky logger silent for 4 minutes
+        # (heard 4 minutes ago, a new silence each time), the dead one silent since 10:00
+        for k in range(1, 13):  # 10:05 .. 11:00
+            now = start + 5 * k * minute
+            fired += step(
+                now,
+                [
+                    Finding("comm_lost", "flaky-log", now - 4 * minute, 1800),
+                    Finding("comm_lost", "dead-log", start, 1800),
+                ],
+            )
+        rows = {a.subject: a for a in db.open_alerts()}
+    finally:
+        db.close()
+    assert [(e.event, e.alert_id) for e in fired] == [("firing", rows["dead-log"].id)]
+    assert rows["dead-log"].state == "firing" and rows["dead-log"].since_ms == start
+    # still open, as pending, from its latest silence
+    assert rows["flaky-log"].state == "pending"
+    assert rows["flaky-log"].since_ms == local_ms(DAY, "10:56")
