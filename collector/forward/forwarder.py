@@ -10,6 +10,11 @@ synchronous write, and only then delete them. The answer decides:
 - 413: split the batch in halves and send each (a single row too large is
   dead-lettered);
 - 400 / 422: move the batch to the dead-letter table with the server's message;
+- before sending, collector/forward/screen.py keeps back what the database would
+  skip while answering 204 (VictoriaMetrics: integers beyond 64 bits, samples more
+  than 2 days ahead or older than its retention, magnitudes that zero a block's
+  neighbours); those fields or lines go to the dead-letter table with the reason
+  when the rest of the batch is delivered, never deleted as if delivered;
 - any other status (401, 403, 404: configuration): keep the rows, back off, log.
 
 A crash between the 2xx and the delete resends the batch after restart;
@@ -21,9 +26,13 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from collector.forward.outbox import Outbox
+from collector.forward.screen import Screen, probe_retention, screen_line
+from collector.health import register_stall
 from core.store.influx import InfluxWriter, WriteFailure, token_from_env
 
 if TYPE_CHECKING:
@@ -51,6 +60,7 @@ class Forwarder:
         backoff_min_s: float = 0.5,
         backoff_max_s: float = 30.0,
         config: Config | None = None,
+        screen: Screen | None = None,
     ):
         self.outbox = outbox
         self.writer = writer
@@ -66,6 +76,10 @@ class Forwarder:
         self._owns_outbox = False
         self.sent_rows = 0
         self.failures = 0
+        self.screen = screen or Screen("victoriametrics")
+        self._probed = -1e9
+        #: monotonic time of the last delivery, or of the outbox last seen empty
+        self._progress = time.monotonic()
 
     # -- one step ------------------------------------------------------------
     def drain_once(self, *, force: bool = True) -> int:
@@ -77,6 +91,7 @@ class Forwarder:
         assert self.outbox is not None
         rows = self.outbox.peek(self.batch_size)
         if not rows:
+            self._progress = time.monotonic()
             return 0
         if (
             not force
@@ -86,11 +101,37 @@ class Forwarder:
             return 0
         return self._send(rows)
 
+    def _screened(self, rows: list[tuple[int, str]]) -> tuple[list[str], list[tuple[str, str]]]:
+        """(lines to send, [(dead line, reason)]): what the database would skip, kept back."""
+        if self.screen.flavour == "victoriametrics" and self.screen.retention_ms is None:
+            self._probe_retention()
+        now = time.time_ns() // 1_000_000
+        send: list[str] = []
+        dead: list[tuple[str, str]] = []
+        for _, line in rows:
+            ok, bad = screen_line(self.screen, line, now)
+            if ok is not None:
+                send.append(ok)
+            dead.extend(bad)
+        return send, dead
+
+    def _probe_retention(self) -> None:
+        now = time.monotonic()
+        if now - self._probed < 600:
+            return
+        self._probed = now
+        ms = probe_retention(self.writer.url)
+        if ms is not None:
+            self.screen = replace(self.screen, retention_ms=ms)
+            log.info("%s keeps samples for %.0f days", self.writer.url, ms / 86_400_000)
+
     def _send(self, rows: list[tuple[int, str]]) -> int:
         assert self.outbox is not None
         first, last = rows[0][0], rows[-1][0]
+        lines, dead = self._screened(rows)
         try:
-            self.writer.write_lines([line for _, line in rows])
+            if lines:
+                self.writer.write_lines(lines)
         except WriteFailure as exc:
             if exc.status == 413 and len(rows) > 1:
                 half = len(rows) // 2
@@ -98,6 +139,7 @@ class Forwarder:
                 return self._send(rows[:half]) + self._send(rows[half:])
             if exc.status == 413 or exc.status in DEAD_LETTER_STATUSES:
                 n = self.outbox.dead_letter(first, last, exc.status, exc.message)
+                self._progress = time.monotonic()
                 log.error(
                     "database refused %d rows (HTTP %d: %s): moved to dead letters",
                     n,
@@ -107,9 +149,20 @@ class Forwarder:
                 self._count("pvledger_forward_dead_letter_total", n)
                 return n
             raise
-        n = self.outbox.remove(first, last)
-        self.sent_rows += len(rows)
-        self._count("pvledger_forward_sent_total", len(rows))
+        if dead:
+            n = self.outbox.settle(first, last, dead)
+            log.error(
+                "%d fields or lines the database would skip silently (%s): kept in the "
+                "outbox's dead letters",
+                len(dead),
+                dead[0][1],
+            )
+            self._count("pvledger_forward_dead_letter_total", len(dead))
+        else:
+            n = self.outbox.remove(first, last)
+        self.sent_rows += len(lines)
+        self._count("pvledger_forward_sent_total", len(lines))
+        self._progress = time.monotonic()
         return n
 
     def _count(self, name: str, n: float, labels: dict[str, str] | None = None) -> None:
@@ -162,6 +215,12 @@ class Forwarder:
                     self._wake.wait(0.5)
                     self._wake.clear()
 
+    def stalled_s(self) -> float:
+        """Seconds rows have waited in the outbox with nothing delivered (0 when empty). [s]"""
+        if self.outbox is None or not self.outbox.peek(1):
+            return 0.0
+        return max(0.0, time.monotonic() - self._progress)
+
     def wake(self) -> None:
         """Check the outbox now (called after each outbox write)."""
         self._wake.set()
@@ -179,6 +238,7 @@ class Forwarder:
                 self.outbox = Outbox.for_config(self.config)
                 self._owns_outbox = True
         self.outbox.register_metrics(ctx.metrics)
+        register_stall(ctx.metrics, "outbox", self.stalled_s)
         self.outbox.add_listener(self.wake)
         for name, help_text in (
             ("pvledger_forward_sent_total", "rows accepted by the database"),
@@ -218,6 +278,12 @@ def component(config: Config) -> Forwarder | None:
     writer = InfluxWriter(
         st.url or "", org=st.org, bucket=st.bucket, token=token_from_env(st.token_env)
     )
+    flavour = "influxdb2" if st.backend == "influxdb" else "victoriametrics"
     return Forwarder(
-        None, writer, batch_size=st.batch_size, flush_interval_s=st.flush_interval_s, config=config
+        None,
+        writer,
+        batch_size=st.batch_size,
+        flush_interval_s=st.flush_interval_s,
+        config=config,
+        screen=Screen(flavour),
     )

@@ -51,6 +51,7 @@ INSERT OR IGNORE INTO stats VALUES ('bytes', 0);
 CREATE TABLE IF NOT EXISTS dead_letter (
     id INTEGER PRIMARY KEY,
     moved_ms INTEGER NOT NULL,
+    -- the database's HTTP status, or 0: kept back by the screen, never sent
     status INTEGER NOT NULL,
     message TEXT NOT NULL,
     line TEXT NOT NULL);
@@ -270,6 +271,26 @@ class Outbox:
                 freed = sum(r[0] for r in lengths) + ROW_OVERHEAD * len(lengths)
                 db.execute("UPDATE stats SET value = value - ? WHERE key = 'bytes'", (freed,))
         return n
+
+    def settle(self, first_id: int, last_id: int, dead: list[tuple[str, str]]) -> int:
+        """Rows first_id..last_id were delivered except ``dead`` [(line, reason)], which
+        the screen kept back (collector/forward/screen.py): in one transaction, keep
+        those as dead letters (status 0) and delete the rows. Returns rows deleted."""
+        now = time.time_ns() // 1_000_000
+        with self._lock:
+            db = self._db
+            with immediate(db):
+                db.executemany(
+                    "INSERT INTO dead_letter (moved_ms, status, message, line) VALUES (?,0,?,?)",
+                    [(now, reason, line) for line, reason in dead],
+                )
+                lengths = db.execute(
+                    "DELETE FROM outbox WHERE id BETWEEN ? AND ? RETURNING length(line)",
+                    (first_id, last_id),
+                ).fetchall()
+                freed = sum(r[0] for r in lengths) + ROW_OVERHEAD * len(lengths)
+                db.execute("UPDATE stats SET value = value - ? WHERE key = 'bytes'", (freed,))
+        return len(lengths)
 
     def requeue_dead_letters(self) -> int:
         """Move every dead-lettered row back into the outbox (after fixing the cause)."""

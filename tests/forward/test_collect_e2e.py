@@ -3,6 +3,7 @@ against `pvledger simulate`, lands every reading from Modbus and MQTT devices.""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sqlite3
@@ -22,6 +23,10 @@ from tests.clocks import write_daytime_clock
 from tests.conftest import ROOT
 from tests.mqtt.helpers import StatusWatcher, wait_for, write_config
 from tests.servers import free_port
+
+SIM_START = "2026-07-01T10:00:00+08:00"
+#: six simulated hours of head room at 60x: six wall minutes, longer than the test
+COLLECTOR_START_MS = to_ms(dt.datetime.fromisoformat("2026-07-01T16:00:00+08:00"))
 
 
 def _pvledger(args: list[str], log: Path) -> subprocess.Popen:
@@ -81,7 +86,9 @@ def test_collect_lands_modbus_and_mqtt_readings_in_victoriametrics(
     # Modbus readings are stamped by the collector's clock: a daytime one, so that it
     # polls every interval_s and not the night heartbeat whatever the hour here
     health = free_port()
-    clock = write_daytime_clock(tmp_path / "collector-clock.json")
+    # ... and ahead of the simulated loggers (they start at 10:00 and run at 60x), so the
+    # plausibility gate never sees their readings stamped in its future
+    clock = write_daytime_clock(tmp_path / "collector-clock.json", start_ms=COLLECTOR_START_MS)
     collect = _pvledger(
         ["-c", str(cfg), "collect", "--health-port", str(health), "--sim-clock", str(clock)],
         tmp_path / "collect.log",
@@ -91,7 +98,7 @@ def test_collect_lands_modbus_and_mqtt_readings_in_victoriametrics(
     try:
         status.wait_state("online", 30)
         sim = _pvledger(
-            ["-c", str(cfg), "simulate", "--speed", "60", "--start", "2026-07-01T10:00:00+08:00"],
+            ["-c", str(cfg), "simulate", "--speed", "60", "--start", SIM_START],
             tmp_path / "simulate.log",
         )
         reader = ExportReader(victoriametrics.url, flush_first=True)
