@@ -78,7 +78,7 @@ def _import(cfg, data: bytes):
     return result, counts, readings | stmts, problems
 
 
-@settings(FUZZ, max_examples=300)
+@settings(FUZZ, max_examples=200)
 @given(data=st.binary(max_size=3000))
 def test_random_bytes_never_raise_anything_but_bad_input(cfg, data):
     result, counts, _rows, problems = _import(cfg, data)
@@ -169,7 +169,7 @@ def render(draw, rows: list[dict], bad_row: list[str] | None = None, at: int = 0
         return text.encode("utf-8")
 
 
-@settings(FUZZ, max_examples=150)
+@settings(FUZZ, max_examples=100)
 @given(data=st.data())
 def test_a_valid_file_imports_every_distinct_row(cfg, data):
     rows, expect = data.draw(valid_files(cfg))
@@ -230,7 +230,7 @@ def bad_rows(draw, cfg):
     return ["x", *(draw(st.text(max_size=20)) for _ in range(n - 1))]
 
 
-@settings(FUZZ, max_examples=150)
+@settings(FUZZ, max_examples=100)
 @given(data=st.data())
 def test_a_file_with_one_bad_row_imports_nothing(cfg, data):
     rows, _expect = data.draw(valid_files(cfg))
