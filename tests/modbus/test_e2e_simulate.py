@@ -64,7 +64,8 @@ def test_collect_once_against_the_simulated_default_fleet(tmp_path: Path) -> Non
     )
     try:
         ready = tmp_path / "run" / "modbus.ready"
-        deadline = time.monotonic() + 30
+        # the simulator builds 89 devices first: slow on a busy machine, so wait long
+        deadline = time.monotonic() + 180
         while not ready.exists() and time.monotonic() < deadline:
             assert sim.poll() is None, "simulator exited"
             time.sleep(0.1)
