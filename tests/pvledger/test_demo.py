@@ -4,6 +4,7 @@ and no process left behind, also when interrupted with Ctrl-C."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -13,8 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from core.config import load_config
+from pvledger.demo import STOP_STATION
 from pvledger.report import yuan
 from tests.conftest import ROOT
+from tests.pvledger.html_tables import tables
 from tests.servers import require_binary
 
 FAST = ["--speed", "180", "--live-s", "20"]
@@ -80,6 +84,29 @@ def test_demo_runs_end_to_end_and_leaves_files_and_report(tmp_path: Path) -> Non
     assert f"payouts-{period}.xlsx" in names and "report.html" in names
     assert leftovers(str(out)) == []
 
+    # the alert history holds the injected stop and nothing else: no pending alert left
+    # by the shutdown, no false alert from start-up, load, night or cloud
+    listed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pvledger",
+            "-c",
+            str(out / "demo" / "config.yaml"),
+            "alerts",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert listed.returncode == 0, listed.stderr
+    alerts = json.loads(listed.stdout)
+    assert [(a["kind"], a["station"], a["subject"], a["state"]) for a in alerts] == [
+        ("no_output", STOP_STATION, f"{STOP_STATION}-log", "firing")
+    ], alerts
+
     # the report shows what the payout files say, to the fen
     with open(out / f"villages-{period}.csv", encoding="utf-8-sig") as f:
         pools = list(csv.DictReader(f))
@@ -87,7 +114,15 @@ def test_demo_runs_end_to_end_and_leaves_files_and_report(tmp_path: Path) -> Non
     assert dongpi > 0
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "东陂村" in page and yuan(dongpi) in page
-    assert "s-hh-0042" in page  # the stopped station is listed with its open alert
+    # one row under open alerts: the stopped station; nothing pending
+    config = load_config(ROOT / "config.yaml")
+    village = config.station_by_id[STOP_STATION].village
+    village_name = next(v.name for v in config.villages if v.id == village)
+    open_rows = tables(page)
+    assert [r[:4] for r in open_rows["firing-alerts"]] == [
+        [STOP_STATION, village_name, "no_output", f"{STOP_STATION}-log"]
+    ]
+    assert "pending-alerts" not in open_rows
     assert (
         page.count("<svg") == 2
         and "<script" not in page
