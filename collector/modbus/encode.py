@@ -34,6 +34,8 @@ RANGES: Mapping[str, tuple[int, int]] = {
     "acc64": (0, 2**64 - 1),
     "uint64": (0, 2**64 - 1),
 }
+#: types that roll over past their largest value instead of refusing it
+ACCUMULATORS = frozenset({"acc32", "acc64"})
 _F32 = struct.Struct(">f")
 _F32_NAN = 0x7FC00000  # decode reads NaN as "not implemented"
 #: (function, 0-based address) -> one 16-bit word
@@ -148,6 +150,8 @@ def encode_point(
         lo, hi = RANGES[p.type]
         if p.mask is not None:
             lo, hi = 0, p.mask
+        if p.type in ACCUMULATORS and raw > hi:
+            raw = int(raw) % (hi + 1)  # an accumulator rolls over (SunSpec acc32/acc64)
         if not lo <= int(raw) <= hi:
             raise EncodeError(f"{p.field}: raw {raw} outside {p.type} {lo}..{hi} ({value})")
         u = int(raw) & ((1 << (16 * p.size)) - 1)

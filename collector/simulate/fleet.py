@@ -58,7 +58,7 @@ class SimDeviceSpec:
     station: str
     village: str
     profile: str
-    kind: str  # sunspec | huawei | dtsu666 | mqtt-logger
+    kind: str  # inverter | meter | mqtt-logger (profiles.yaml)
     is_meter: bool
     rated_w: float
     dc_w: float
@@ -91,7 +91,7 @@ class Fleet:
         devices: list[SimDeviceSpec] = []
         for s in config.stations:
             sim = [d for d in s.devices if d.simulate]
-            pv = [d for d in sim if d.simulate in prof and prof[d.simulate]["kind"] != "dtsu666"]
+            pv = [d for d in sim if d.simulate in prof and prof[d.simulate]["kind"] != "meter"]
             comm = s.commissioned or DEFAULT_COMMISSIONED
             comm_s = int(dt.datetime(comm.year, comm.month, comm.day, tzinfo=self.tz).timestamp())
             first = len(devices)
@@ -106,7 +106,7 @@ class Fleet:
                         )
                     )
                     continue
-                is_meter = p["kind"] == "dtsu666"
+                is_meter = p["kind"] == "meter"
                 dc_w = 0.0 if is_meter else s.capacity_kw * 1000.0 / max(len(pv), 1)
                 rated = float(p.get("rated_w") or dc_w or 1.0)
                 curve = -1

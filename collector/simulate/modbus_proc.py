@@ -76,7 +76,8 @@ class ModbusSide:
                 self.book = FaultBook.from_json(p.read_text())
                 self._cache.clear()
 
-    def _image(self, idx: int) -> dict:
+    def _image(self, idx: int) -> dict[int, dict[int, list[int]]]:
+        """The device's registers now: {function: {first address: [words]}}."""
         now_wall = time.monotonic()
         hit = self._cache.get(idx)
         # a real inverter refreshes its registers every second or two: keep an image at
@@ -88,7 +89,9 @@ class ModbusSide:
         t = self.clock.now_ms()
         st = {k: v[0] for k, v in self.fleet.state(idx, t, self.book).items()}
         p = profiles()[dev.profile]
-        img = registers.image(dev.kind, st, dev.rated_w, p.get("model", ""), dev.id)
+        img = registers.blocks(
+            registers.image(p["map"], st, dev.rated_w, p.get("model", ""), dev.id)
+        )
         self._cache[idx] = (now_wall, img)
         return img
 
@@ -104,7 +107,12 @@ class ModbusSide:
             return ExcCodes.DEVICE_BUSY
         if values is not None:
             return ExcCodes.ILLEGAL_FUNCTION  # read-only emulation
-        for first, block in self._image(idx).items():
+        runs = self._image(idx).get(fc, {})
+        # holding and input registers share pymodbus's address space: a read must lie in
+        # registers of its own function, as on the device (Sungrow answers FC4, not FC3)
+        if not any(a <= address and address + count <= a + len(b) for a, b in runs.items()):
+            return ExcCodes.ILLEGAL_ADDRESS
+        for first, block in runs.items():
             regs[first - start : first - start + len(block)] = block
         return None
 
@@ -129,10 +137,16 @@ class ModbusSide:
     def _devices(self, units: dict[int, int]) -> list[SimDevice]:
         out = []
         for unit, idx in sorted(units.items()):
-            blocks = self._image(idx)
+            # one shared address space: every function's registers, merged
+            merged = {
+                a + i: w
+                for by_first in self._image(idx).values()
+                for a, block in by_first.items()
+                for i, w in enumerate(block)
+            }
             simdata = [
-                SimData(addr, values=list(block), datatype=DataType.REGISTERS)
-                for addr, block in blocks.items()
+                SimData(addr, values=block, datatype=DataType.REGISTERS)
+                for addr, block in registers.runs(merged).items()
             ]
             out.append(SimDevice(id=unit, simdata=simdata, action=partial(self.action, idx)))
         return out

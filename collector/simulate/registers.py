@@ -1,146 +1,192 @@
-"""Register images of the emulated devices (layouts shared with collector/modbus/maps).
+"""Register images of the emulated devices, derived from the register maps.
 
 Pure functions: a device state (one time, fields of fleet.pv_state/meter_state as
-scalars) -> {first address: [16-bit registers]} blocks. Addresses are 0-based
-holding registers, big-endian words.
+scalars) -> {(function, 0-based address): 16-bit word}. Where each field lives and how
+it is encoded comes from the same map file the collector decodes with
+(collector/modbus/maps/<map>.yaml), written by collector/modbus/encode.py; what a map
+does not say (identification text, unimplemented points, which vendor code a state is
+shown as, scale-factor exponents) is data in images.yaml next to this file.
 
-SunSpec: "SunS" at 40000, model 1 at 40002 (L 66), model 103 at 40070 (L 50),
-model 120 at 40122 (L 26), end marker at 40150. Point offsets count from the
-model's ID register as in the SunSpec JSON definitions (W = 40070 + 14 = 40084).
+SunSpec: "SunS" at the map's first base (40000), then the models of ``chain`` with the
+lengths the map gives them (model 1: 66), then the end marker 0xFFFF, 0.
 """
 
 from __future__ import annotations
 
-import struct
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from functools import cache
+from pathlib import Path
 from typing import Any
 
-SUNSPEC_BASE = 40000
-M1_AT, M103_AT, M120_AT, END_AT = 40002, 40070, 40122, 40150
-#: canonical status -> SunSpec St
-SUNSPEC_ST = {0: 2, 1: 4, 2: 5, 3: 7, 4: 6, 5: 3}
-#: canonical status -> Huawei device status
-HUAWEI_ST = {0: 0xA000, 1: 0x0200, 2: 0x0201, 3: 0x0300, 4: 0x0308, 5: 0x0000}
-#: fault code -> SunSpec Evt1 bits (0 GROUND_FAULT for a stop, 4 GRID_DISCONNECT outage)
-EVT1 = {2062: 1 << 0, 2032: 1 << 4}
-NOT_INT16 = 0x8000
-NOT_UINT16 = 0xFFFF
+import yaml
+
+from collector.modbus.encode import Image, encode_points, vendor_code
+from collector.modbus.plan import plan_requests
+from collector.modbus.regmap import Point, RegisterMap, load_map
+from collector.modbus.sunspec import COMMON_ID, COMMON_LENGTH, END_ID, MARKER
+
+#: share of DC power that leaves the inverter as AC (the model's full-load efficiency)
+INVERTER_EFFICIENCY = 0.97
+INT16_MAX = 32767
 
 
-def _s16(v: int) -> int:
-    v = int(v)
-    if not -32768 <= v <= 32767:
-        return NOT_INT16
-    return v & 0xFFFF
+@cache
+def image_specs() -> dict[str, dict[str, Any]]:
+    """How each map's devices fill their registers (collector/simulate/images.yaml)."""
+    return yaml.safe_load((Path(__file__).parent / "images.yaml").read_text(encoding="utf-8"))
 
 
-def _u32(v: int) -> list[int]:
-    v = int(v) & 0xFFFFFFFF
-    return [v >> 16, v & 0xFFFF]
-
-
-def _s32(v: int) -> list[int]:
-    return _u32(int(v) & 0xFFFFFFFF)
-
-
-def _f32(v: float) -> list[int]:
-    hi, lo = struct.unpack(">HH", struct.pack(">f", float(v)))
-    return [hi, lo]
-
-
-def _string(s: str, regs: int) -> list[int]:
-    b = s.encode()[: regs * 2].ljust(regs * 2, b"\0")
-    return [int.from_bytes(b[i : i + 2], "big") for i in range(0, len(b), 2)]
-
-
-def _power_sf(rated_w: float) -> int:
-    """Smallest power-of-ten scale at which the rating fits an int16."""
+def power_sf(rated_w: float) -> int:
+    """Smallest power-of-ten exponent at which the rating fits an int16."""
     sf = 0
-    while rated_w / 10**sf > 32767:
+    while rated_w / 10**sf > INT16_MAX:
         sf += 1
     return sf
 
 
-def sunspec_image(st: Mapping[str, Any], rated_w: float, model: str, serial: str) -> dict:
-    """Blocks for a SunSpec inverter (models 1, 103, 120) at base 40000."""
+def _text(s: str, regs: int) -> list[int]:
+    b = s.encode()[: regs * 2].ljust(regs * 2, b"\0")
+    return [int.from_bytes(b[i : i + 2], "big") for i in range(0, len(b), 2)]
+
+
+def _apply(
+    out: Image, fc: int, base: int, entries: Iterable[Mapping[str, Any]], names: Mapping[str, str]
+) -> None:
+    """Write images.yaml register entries at base + at."""
+    for e in entries:
+        ats = e["at"] if isinstance(e["at"], list) else [e["at"]]
+        for at in ats:
+            if "text" in e:
+                words = _text(str(e["text"]).format(**names), int(e["length"]))
+            elif "words" in e:
+                words = [int(w) for w in e["words"]]
+            else:
+                words = [int(e["fill"])] * int(e.get("count", 1))
+            for i, w in enumerate(words):
+                out[(fc, base + at + i)] = w
+
+
+def field_values(st: Mapping[str, Any], rated_w: float) -> dict[str, Any]:
+    """The canonical fields a device shows, from the model's state."""
+    vals = dict(st)
+    if "energy_total_wh" in st:  # an inverter: DC input and its rating as well
+        power = float(st["power_w"])
+        vals["dc_power_w"] = power / INVERTER_EFFICIENCY if power > 0 else 0.0
+        vals["capacity_w"] = rated_w
+    return vals
+
+
+def _fault(spec: Mapping[str, Any], code: int) -> int:
+    table = spec.get("fault_codes")
+    return int(code) if table is None else int(table.get(int(code), 0))
+
+
+def _status(spec: Mapping[str, Any], points: Iterable[Point], state: int) -> tuple[int, dict]:
+    """(canonical value to encode, prefer) so the device shows images.yaml's vendor code."""
+    code = spec.get("status_codes", {}).get(state)
+    p = next((q for q in points if q.field == "status"), None)
+    if code is None or p is None or p.enum is None:
+        return state, {}
+    canonical = p.enum[code]
+    assert vendor_code(p, canonical, {canonical: code}) == code
+    return canonical, {canonical: code}
+
+
+def _encode(
+    points: tuple[Point, ...], st: Mapping[str, Any], rated_w: float, spec: Mapping, sfs: dict
+) -> Image:
+    vals = field_values(st, rated_w)
+    prefer: dict[int, int] = {}
+    if "status" in vals:
+        vals["status"], prefer = _status(spec, points, int(vals["status"]))
+    if "fault_code" in vals:
+        vals["fault_code"] = _fault(spec, int(vals["fault_code"]))
+    # strict=False: a value the register cannot hold reads as "not implemented",
+    # as a real device shows a reading it does not have
+    return encode_points(points, vals, sfs, prefer, strict=False)
+
+
+def fixed_image(
+    rmap: RegisterMap, st: Mapping[str, Any], rated_w: float, model: str, serial: str
+) -> Image:
+    """A fixed-map device: every range the collector plans to read, plus images.yaml's."""
+    spec = image_specs().get(rmap.name, {})
+    out: Image = {}
+    for req in plan_requests(rmap.points, rmap.limits):
+        for a in range(req.address, req.address + req.count):
+            out[(req.function, a)] = 0
+    fc = rmap.points[0].function
+    for b in spec.get("blocks", ()):
+        for a in range(int(b["at"]), int(b["at"]) + int(b["count"])):
+            out[(int(b.get("function", fc)), a)] = 0
+    _apply(out, fc, 0, spec.get("registers", ()), {"model": model, "serial": serial})
+    out.update(_encode(rmap.points, st, rated_w, spec, {}))
+    return out
+
+
+def _sf_exponent(terms: Iterable[Any], rated_w: float, step: int) -> int:
+    total = 0
+    for t in terms:
+        total += power_sf(rated_w) if t == "fit" else step if t == "step" else int(t)
+    return total
+
+
+def sunspec_image(
+    rmap: RegisterMap, st: Mapping[str, Any], rated_w: float, model: str, serial: str
+) -> Image:
+    """A SunSpec device: marker, the chain of images.yaml, end marker."""
+    spec = image_specs()[rmap.name]
+    names = {"model": model, "serial": serial}
     step = int(st.get("scale_step", 0))
-    w_sf = _power_sf(rated_w) + step
-    wh_sf = 0 + step
-    m1 = [1, 66]
-    m1 += _string("PVLedger Sim", 16) + _string(model, 16) + _string("", 8)
-    m1 += _string("1.0.0", 8) + _string(serial, 16) + [1, 0x8000]
-    m103 = [103, 50] + [0] * 50
-    # unimplemented points carry their sentinels
-    for off in range(2, 52):
-        m103[off] = NOT_UINT16
-    for off in (6, 13, 15, 17, 19, 21, 23, 26, 28, 30, 32, 37):  # scale factors
-        m103[off] = NOT_INT16
-    for off in (14, 18, 20, 22, 31, 33, 34, 35, 36):  # int16 points
-        m103[off] = NOT_INT16
-    power = float(st["power_w"])
-    m103[14] = _s16(round(power / 10**w_sf))
-    m103[15] = w_sf & 0xFFFF
-    m103[16], m103[17] = 5000, (-2) & 0xFFFF  # 50.00 Hz
-    m103[24:26] = _u32(int(st["energy_total_wh"]) // 10**wh_sf)
-    m103[26] = wh_sf & 0xFFFF
-    dc = power / 0.97 if power > 0 else 0.0
-    m103[31] = _s16(round(dc / 10**w_sf))
-    m103[32] = w_sf & 0xFFFF
-    m103[33] = _s16(round(float(st["temperature_c"]) * 10))
-    m103[37] = (-1) & 0xFFFF
-    m103[38] = SUNSPEC_ST.get(int(st["status"]), 2)
-    m103[39] = NOT_UINT16
-    m103[40:42] = _u32(EVT1.get(int(st.get("fault_code", 0)), 0))
-    for off in range(42, 52, 2):
-        m103[off : off + 2] = [0, 0]
-    m120 = [120, 26, 4] + [NOT_UINT16] * 25
-    r_sf = _power_sf(rated_w)
-    m120[3] = round(rated_w / 10**r_sf)
-    m120[4] = r_sf
-    for off in (6, 11, 13, 18, 20, 22, 24, 26):
-        m120[off] = NOT_INT16
-    m120[27] = 0
+    exps = {k: _sf_exponent(v, rated_w, step) for k, v in spec.get("scale_factors", {}).items()}
+    fc = 3
+    base = rmap.bases[0]
+    out: Image = {(fc, base): MARKER[0], (fc, base + 1): MARKER[1]}
+    at = base + 2
+    for mid in spec["chain"]:
+        m = rmap.models.get(mid)
+        length = COMMON_LENGTH if mid == COMMON_ID else m.length  # type: ignore[union-attr]
+        out[(fc, at)], out[(fc, at + 1)] = mid, length
+        _apply(out, fc, at, spec.get("registers", {}).get(mid, ()), names)
+        if m is not None:
+            placed = tuple(_moved(p, at) for p in m.points)
+            sfs = {at + off: exps[name] for name, off in m.scale_factors.items() if name in exps}
+            out.update(_encode(placed, st, rated_w, spec, sfs))
+        at += 2 + length
+    out[(fc, at)], out[(fc, at + 1)] = END_ID, 0
+    return out
+
+
+def _moved(p: Point, start: int) -> Point:
+    sf = None if p.sf_address is None else start + p.sf_address
+    return replace(p, address=start + p.address, sf_address=sf)
+
+
+def image(map_name: str, st: Mapping[str, Any], rated_w: float, model: str, serial: str) -> Image:
+    """The register image of a device served with the named map."""
+    rmap = load_map(map_name)
+    if rmap.kind == "sunspec":
+        return sunspec_image(rmap, st, rated_w, model, serial)
+    return fixed_image(rmap, st, rated_w, model, serial)
+
+
+def runs(words: Mapping[int, int]) -> dict[int, list[int]]:
+    """{first address: [words]}: addresses -> words as contiguous runs."""
+    out: dict[int, list[int]] = {}
+    first = prev = None
+    for a in sorted(words):
+        if prev is None or a != prev + 1:
+            first = a
+            out[a] = []
+        out[first].append(words[a])  # type: ignore[index]
+        prev = a
+    return out
+
+
+def blocks(img: Image) -> dict[int, dict[int, list[int]]]:
+    """{function: {first address: [words]}}: the image as contiguous runs per function."""
     return {
-        SUNSPEC_BASE: [0x5375, 0x6E53, *m1, *m103, *m120, 0xFFFF, 0],
+        fc: runs({a: w for (f, a), w in img.items() if f == fc})
+        for fc in sorted({f for f, _ in img})
     }
-
-
-def sunspec_blank(rated_w: float) -> dict:
-    """Layout (addresses and sizes) of the SunSpec image, for building the server."""
-    st = {"power_w": 0, "energy_total_wh": 0, "temperature_c": 0, "status": 0}
-    return sunspec_image(st, rated_w, "", "")
-
-
-def huawei_image(st: Mapping[str, Any], rated_w: float, model: str) -> dict:
-    """Blocks for a Huawei SUN2000-style inverter (30000.. and 32064..32115)."""
-    ident = _string(model, 15) + [0] * (73 - 15) + _u32(round(rated_w)) + [0]
-    live = [0] * 52  # 32064..32115, all defined
-    power = float(st["power_w"])
-    live[0:2] = _s32(round(power / 0.97) if power > 0 else 0)  # 32064 input power
-    live[16:18] = _s32(round(power))  # 32080 active power
-    live[23] = _s16(round(float(st["temperature_c"]) * 10))  # 32087
-    live[25] = HUAWEI_ST.get(int(st["status"]), 0xA000)  # 32089
-    live[26] = int(st.get("fault_code", 0)) & 0xFFFF  # 32090
-    live[42:44] = _u32(int(st["energy_total_wh"]) // 10)  # 32106, kWh gain 100
-    live[50:52] = _u32(int(st["energy_today_wh"]) // 10)  # 32114
-    return {30000: ident, 32064: live}
-
-
-def dtsu666_image(st: Mapping[str, Any]) -> dict:
-    """Blocks for a DTSU666-style meter: Pt (0.1 W, + = import), ImpEp, ExpEp (kWh)."""
-    return {
-        0x2012: _f32(-float(st["power_w"]) * 10.0),
-        0x401E: _f32(int(st["import_wh"]) / 1000.0),
-        0x4028: _f32(int(st["export_wh"]) / 1000.0),
-    }
-
-
-def image(kind: str, st: Mapping[str, Any], rated_w: float, model: str, serial: str) -> dict:
-    """Register blocks for a device of the given profile kind."""
-    if kind == "sunspec":
-        return sunspec_image(st, rated_w, model, serial)
-    if kind == "huawei":
-        return huawei_image(st, rated_w, model)
-    if kind == "dtsu666":
-        return dtsu666_image(st)
-    raise ValueError(f"no register layout for kind {kind!r}")

@@ -163,6 +163,7 @@ def test_word_and_byte_order_and_limits() -> None:
     assert acc.field == "energy_total_wh"
     with pytest.raises(SentinelCollision):
         encode_point(0, acc, 0)  # SunSpec acc32 0 means "not implemented"
+    assert encode_point(2**32 + 5, acc, 0) == [0, 5]  # an accumulator rolls over
 
 
 def test_status_prefer_picks_the_vendor_code_and_refuses_a_wrong_one() -> None:
