@@ -18,13 +18,18 @@ from dataclasses import dataclass, field
 CAPACITY_SHARE = 0.9
 #: an overloaded endpoint counts as recovered once its load falls below this share
 RECOVER_SHARE = 0.7
-#: weight of the newest poll duration in the smoothed figure
-SMOOTHING = 0.3
+#: weight of the newest poll duration in the smoothed figure: a longer poll (a stall
+#: of the machine) counts a little, a shorter one a lot, so a figure measured while
+#: the machine was busy does not keep an endpoint stretched (and rarely measured)
+SMOOTHING_UP = 0.3
+SMOOTHING_DOWN = 0.7
 
 
-def smoothed(prev: float | None, new: float, alpha: float = SMOOTHING) -> float:
-    """Exponentially smoothed duration [s] (the first measurement is taken as is)."""
-    return new if prev is None else prev + alpha * (new - prev)
+def smoothed(prev: float | None, new: float) -> float:
+    """Smoothed duration [s]: rises slowly, falls fast; the first measurement as is."""
+    if prev is None:
+        return new
+    return prev + (SMOOTHING_UP if new > prev else SMOOTHING_DOWN) * (new - prev)
 
 
 def load_share(pairs: Iterable[tuple[float, float]]) -> float:

@@ -295,8 +295,8 @@ class ModbusComponent:
                 "its time); polling its devices in turn, %.1fx their interval (every %.0f s "
                 "instead of %.0f s)",
                 load.key,
-                load.planned_per_min() * factor,
-                load.achievable_per_min() * factor,
+                load.planned_per_min() / factor,
+                load.achievable_per_min() / factor,
                 len(load.period_s),
                 load.mean_bus_s(),
                 100 * load.share,

@@ -72,7 +72,8 @@ class DeviceState:
     last_success_ms: int | None = None
     last_attempt_mono: float | None = None
     last_latency_s: float | None = None
-    #: how long the last poll held its endpoint [s] (its latency without the queueing)
+    #: how long the last poll held its endpoint [s] (its latency without the queueing);
+    #: None when it also (re)connected or ran SunSpec discovery (one-off costs)
     last_bus_s: float | None = None
     outage_since_ms: int | None = None
     polls: int = 0
@@ -150,10 +151,11 @@ class DevicePoller:
         device_errors = 0
         ep = self.endpoint
         unit = self.spec.unit
-        bus_s = 0.0
+        bus_s: float | None = None
         try:
             async with ep.lock:
                 t_bus = time.perf_counter()
+                setup = ep.connects, self.rmap.kind == "sunspec" and self.layout is None
                 try:
                     if self.rmap.kind == "sunspec" and self.layout is None:
                         await self._discover()
@@ -175,7 +177,8 @@ class DevicePoller:
                             ts_ms = self.clock.now_ms()
                         decode_block(words, rq.slots, values, quality)
                 finally:
-                    bus_s = time.perf_counter() - t_bus
+                    if setup == (ep.connects, False):
+                        bus_s = time.perf_counter() - t_bus
         except TransportError as exc:
             failure = exc
         except ModbusFailure as exc:  # discovery found nothing usable

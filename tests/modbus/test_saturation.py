@@ -24,7 +24,13 @@ import yaml
 from collector.alerts.engine import Engine
 from collector.alerts.state import AlertDb
 from collector.health import HealthServer
-from collector.modbus.capacity import CAPACITY_SHARE, RECOVER_SHARE, EndpointLoad, in_turn
+from collector.modbus.capacity import (
+    CAPACITY_SHARE,
+    RECOVER_SHARE,
+    EndpointLoad,
+    in_turn,
+    smoothed,
+)
 from collector.modbus.component import from_config
 from collector.service import Service
 from collector.simulate.modbus_proc import PtyBus
@@ -238,5 +244,8 @@ def test_endpoint_load_stretches_reports_once_and_recovers_with_hysteresis() -> 
     for d in ("a", "b", "c"):
         load.bus_s[d] = RECOVER_SHARE / 3 * 0.9
     assert load.update() == "recovered" and not load.overloaded
+    # a figure measured while the machine stalled falls back fast, a stall counts little
+    assert smoothed(None, 2.0) == 2.0
+    assert smoothed(2.0, 0.2) < 0.8 and smoothed(0.2, 2.0) < 0.8
     # in turn: never polled first, then the one polled longest ago
     assert in_turn([(5.0, "a"), (None, "b"), (1.0, "c")], 2) == ["b", "c"]
