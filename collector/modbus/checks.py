@@ -174,8 +174,8 @@ def _bus_problems(config: Config) -> list[tuple]:
                 out.append(
                     (
                         (*kp, "baud"),
-                        f"serial port {d.port}: line settings {_show(settings)} differ from "
-                        f"{first[0]}'s {_show(first[1])}",
+                        f"device {d.id!r} on serial port {d.port}: line settings "
+                        f"{_show(settings)} differ from {first[0]!r}'s {_show(first[1])}",
                         "give every device on one RS485 bus the same baud, parity, "
                         "stopbits, bytesize",
                     )
