@@ -6,7 +6,7 @@ Builds a copy of config.yaml in a temporary folder where every village has its o
 gateway (so one can fall silent) and every device is read every 5 minutes (the
 backfill resolution), schedules faults at random times (stops, communication losses,
 degradations, one village outage, one silent gateway), writes the month with the
-simulator's backfill (collector.simulate.backfill, its weather with cloudy spells),
+simulator's backfill (simulator.backfill, its weather with cloudy spells),
 then steps the county-side alert engine (gateway_silent on) through the month on the
 simulated clock. Prints detection rate, false alerts (at night, on fault-free cloudy
 days) and detection latency per fault kind.
@@ -32,11 +32,11 @@ sys.path.insert(0, str(ROOT))
 
 from collector.alerts.engine import Engine  # noqa: E402
 from collector.alerts.state import Alert, AlertDb  # noqa: E402
-from collector.simulate.backfill import backfill  # noqa: E402
-from collector.simulate.faults import Fault, make_fault  # noqa: E402
 from core import solar  # noqa: E402
 from core.config import Config, load_config  # noqa: E402
 from core.store import SqliteStore  # noqa: E402
+from simulator.backfill import backfill  # noqa: E402
+from simulator.faults import Fault, make_fault  # noqa: E402
 
 MIN = 60_000
 HOUR = 3_600_000

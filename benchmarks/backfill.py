@@ -17,10 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from collector.simulate.backfill import backfill
-from collector.simulate.fleet import Fleet
 from core.config import load_config
 from core.store import SqliteStore
+from simulator.backfill import backfill
+from simulator.fleet import Fleet
 
 
 class NullStore:

@@ -3,7 +3,7 @@
     python3 benchmarks/sim_calibrate.py [--seeds 6] [--years 2018-2023]
 
 Prints, for one 1 kWp array at 27.11 N 114.98 E under the shipped climate
-(collector/simulate/climate.yaml), the mean monthly yield over seeds x years, the
+(simulator/climate.yaml), the mean monthly yield over seeds x years, the
 ratio to DOMAIN.md's monthly estimate, and the spread of the annual yield and of
 the worst month per simulated year. Adjust clearness_mean by the printed ratio
 (divide) to recalibrate.
@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from collector.simulate.physics import DAY_MS, Curves, PowerModel, Weather
+from simulator.physics import DAY_MS, Curves, PowerModel, Weather
 
 DOMAIN = np.array([63, 59, 67, 79, 88, 88, 124, 122, 107, 99, 81, 74], dtype=float)
 TZ = dt.timezone(dt.timedelta(hours=8))

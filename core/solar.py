@@ -5,10 +5,10 @@ array and returns the same shape. The solar position follows Meeus, *Astronomica
 Algorithms* (2nd ed.) ch. 12, 22 and 25 (low-precision solar coordinates with the
 main nutation terms, apparent sidereal time), then topocentric parallax and the
 NREL SPA refraction formula. That reproduces NREL's published SPA example to
-about 0.003 deg (tests/simulate/test_solar.py), far below what a PV model needs.
+about 0.003 deg (tests/simulator/test_solar.py), far below what a PV model needs.
 
 The clear-sky model and the derate chain here are the ones the simulator uses
-(collector/simulate/physics.py multiplies the beam and diffuse parts by its cloud
+(simulator/physics.py multiplies the beam and diffuse parts by its cloud
 transmittance and then applies the same chain), so ``expected_power_w`` is the
 clear-sky output of a simulated station and a usable expectation for alerts.
 """

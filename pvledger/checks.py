@@ -19,7 +19,7 @@ from core.problems import Problem, raise_if
 #: protocol -> "module:function" returning the config's problems for that protocol
 PROTOCOL_CHECKS: dict[str, str] = {
     "modbus": "collector.modbus.checks:modbus_problems",
-    "simulator": "collector.simulate.checks:simulate_problems",
+    "simulator": "simulator.checks:simulate_problems",
 }
 
 

@@ -42,13 +42,13 @@ import numpy as np
 import yaml
 
 from collector.alerts.state import Alert, AlertDb
-from collector.simulate.control import control
 from core.config import Config, load_config
 from core.processes import free_port, stop_process, wait_port
 from core.store import open_store
 from core.store.base import Store
 from pvledger.report import AlertRow, ReportData, render_report, yuan
 from revenue.period import parse_period
+from simulator.control import control
 
 log = logging.getLogger("pvledger.demo")
 
@@ -202,7 +202,7 @@ def start_broker(procs: Processes, workdir: Path, choice: str = "auto") -> tuple
 
 def sunny_live_start(config: Config, seed: int, now_ms: int) -> int:
     """LIVE_HOUR local on a recent clear morning (so peers produce and a stop shows)."""
-    from collector.simulate.fleet import Fleet
+    from simulator.fleet import Fleet
 
     tz = config.site.tz
     today = dt.datetime.fromtimestamp(now_ms / 1000, tz).date()
@@ -414,7 +414,7 @@ def run_demo(opts: DemoOptions) -> int:
             period, period_start = previous_month(live_start, config)
             hist_start = (live_start - opts.days * DAY_MS) if opts.days else period_start
             store = open_store(config)
-            from collector.simulate.backfill import backfill
+            from simulator.backfill import backfill
 
             a = time.monotonic()
             period_end = parse_period(period).end_ms(config.site.tz)

@@ -45,7 +45,7 @@ def _start_ms(text: str | None) -> int | None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGTERM/SIGINT, or backfill and exit."""
-    from collector.simulate.fleet import DEFAULT_SEED
+    from simulator.fleet import DEFAULT_SEED
 
     cfg = config_from(args)
     seed = DEFAULT_SEED if args.seed is None else args.seed
@@ -53,9 +53,9 @@ def run(args: argparse.Namespace) -> int:
     if args.speed <= 0:
         raise BadInput([Problem("--speed", "must be > 0")])
     if args.backfill_days is not None:
-        from collector.simulate.backfill import backfill
-        from collector.simulate.faults import FaultBook, load_faults_file
         from core.store import open_store
+        from simulator.backfill import backfill
+        from simulator.faults import FaultBook, load_faults_file
 
         end = start if start is not None else int(time.time() * 1000)
         begin = end - int(args.backfill_days * 86_400_000)
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
             f"{args.resolution_s} s, in {time.monotonic() - t0:.1f} s"
         )
         return 0
-    from collector.simulate.runner import Simulator
+    from simulator.runner import Simulator
 
     sim = Simulator(
         cfg,

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from collector.simulate.control import control
 from core.config import load_config
 from core.store import SqliteStore
+from simulator.control import control
 from tests.alerts.e2e_config import write
 from tests.alerts.peers import SmtpServer, WebhookServer
 from tests.alerts.test_notifiers import Subscriber

@@ -1,6 +1,6 @@
 """The simulator's register images as they were written by hand, before issue 13.
 
-A frozen copy of collector/simulate/registers.py at d24962e (sunspec_blank, dead code,
+A frozen copy of simulator/registers.py at d24962e (sunspec_blank, dead code,
 left out), kept only so tests/modbus/test_sim_images.py can prove that the images now
 encoded from the map files are the same, word for word. Do not edit.
 """

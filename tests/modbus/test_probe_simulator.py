@@ -1,7 +1,7 @@
 """`pvledger probe` against the real simulator process names every simulated model's map.
 
 One `pvledger simulate` serves a device of every Modbus profile in
-collector/simulate/profiles.yaml (images encoded from the map files) on one TCP port,
+simulator/profiles.yaml (images encoded from the map files) on one TCP port,
 one of them also on an RS485 bus over the simulator's pty; the real `pvledger probe`
 command is run against each unit and must print that profile's map first, with a
 sample decode that has a lifetime counter. A unit nobody answers for gets "no map
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from collector.simulate.fleet import profiles
 from pvledger.commands.probe import EXIT_NO_FIT
+from simulator.fleet import profiles
 from tests.conftest import ROOT
 from tests.servers import free_port, stop_process
 

@@ -33,11 +33,11 @@ from collector.modbus.capacity import (
 )
 from collector.modbus.component import from_config
 from collector.service import Service
-from collector.simulate.modbus_proc import PtyBus
 from core.clock import ScaledClock
 from core.config import Config, load_config
 from core.reading import Quality
 from core.store import SqliteStore
+from simulator.modbus_proc import PtyBus
 from tests.modbus.conftest import CASES
 from tests.modbus.peer import Peer, load_image
 

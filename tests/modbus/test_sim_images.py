@@ -17,8 +17,8 @@ from collector.modbus.decode import decode_block
 from collector.modbus.plan import plan_requests
 from collector.modbus.regmap import load_map
 from collector.modbus.sunspec import place_points, typical
-from collector.simulate import registers
-from collector.simulate.fleet import profiles
+from simulator import registers
+from simulator.fleet import profiles
 from tests.modbus import legacy_images
 
 PV_STATE = st.fixed_dictionaries(

@@ -19,9 +19,9 @@ from tests.modbus.conftest import write_config
 from tests.servers import free_port
 
 #: never needed to print help or to check a config
-NOT_FOR_HELP = ("numpy", "openpyxl", "collector.simulate", "simulator", "pydantic", "yaml")
-NOT_FOR_CHECK = ("numpy", "openpyxl", "collector.simulate", "simulator")
-NOT_ON_A_GATEWAY = ("openpyxl", "collector.simulate", "simulator", "revenue")
+NOT_FOR_HELP = ("numpy", "openpyxl", "simulator", "simulator", "pydantic", "yaml")
+NOT_FOR_CHECK = ("numpy", "openpyxl", "simulator", "simulator")
+NOT_ON_A_GATEWAY = ("openpyxl", "simulator", "simulator", "revenue")
 
 _PROBE = """
 import json, sys

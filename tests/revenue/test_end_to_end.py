@@ -9,11 +9,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from collector.simulate.backfill import backfill
-from collector.simulate.fleet import Fleet
 from core.config import load_config
 from core.store import open_store
 from revenue.period import parse_period
+from simulator.backfill import backfill
+from simulator.fleet import Fleet
 from tests.revenue.helpers import read_csv
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ written by the backfill, and integrated by revenue all agree. ``Ecum`` (energy
 since ``day0``) is a prefix sum of daily integrals plus the part of the current
 day, so it can be evaluated for any instant without simulating from an origin.
 
-Weather is value noise from a counter-based hash (collector/simulate/noise.py):
+Weather is value noise from a counter-based hash (simulator/noise.py):
 the same seed gives the same sky at the same instant, whichever window is asked.
 """
 
@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from collector.simulate import noise
 from core import solar
+from simulator import noise
 
 NODE_S = 900
 NODE_MS = NODE_S * 1000
@@ -37,7 +37,7 @@ NODES_PER_DAY = DAY_MS // NODE_MS  # 96 intervals, 97 nodes incl. the next midni
 
 @dataclass(frozen=True)
 class Climate:
-    """Weather parameters (collector/simulate/climate.yaml)."""
+    """Weather parameters (simulator/climate.yaml)."""
 
     clearness_mean: tuple[float, ...]
     clearness_sd: tuple[float, ...]

@@ -7,9 +7,9 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from collector.simulate.fleet import DEFAULT_SEED
-from collector.simulate.physics import DAY_MS, Curves, PowerModel, Weather
 from core import solar
+from simulator.fleet import DEFAULT_SEED
+from simulator.physics import DAY_MS, Curves, PowerModel, Weather
 
 TZ = dt.timezone(dt.timedelta(hours=8))
 LAT, LON = 27.11, 114.98

@@ -33,7 +33,7 @@ INT16_MAX = 32767
 
 @cache
 def image_specs() -> dict[str, dict[str, Any]]:
-    """How each map's devices fill their registers (collector/simulate/images.yaml)."""
+    """How each map's devices fill their registers (simulator/images.yaml)."""
     return yaml.safe_load((Path(__file__).parent / "images.yaml").read_text(encoding="utf-8"))
 
 

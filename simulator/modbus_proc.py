@@ -7,7 +7,7 @@ Register values are computed from the fleet model at the moment of each request
 (simulated time from run/clock.json). Faults come from run/sim-faults.json,
 re-read when it changes; transport faults are applied to the outgoing frame.
 
-    python -m collector.simulate.modbus_proc CONFIG --seed N --run-dir DIR
+    python -m simulator.modbus_proc CONFIG --seed N --run-dir DIR
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ from pymodbus.constants import ExcCodes
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from collector.simulate import registers
-from collector.simulate.faults import FaultBook
-from collector.simulate.fleet import Fleet, profiles
 from core.clock import ScaledClock
 from core.config import load_config
+from simulator import registers
+from simulator.faults import FaultBook
+from simulator.fleet import Fleet, profiles
 
 log = logging.getLogger("pvledger.simulate.modbus")
 

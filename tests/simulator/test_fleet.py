@@ -7,10 +7,10 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from collector.simulate.faults import FaultBook, make_fault
-from collector.simulate.fleet import Fleet
 from core.config import Config, load_config
-from tests.simulate.conftest import write_config
+from simulator.faults import FaultBook, make_fault
+from simulator.fleet import Fleet
+from tests.simulator.conftest import write_config
 
 TZ = dt.timezone(dt.timedelta(hours=8))
 DAY = 86_400_000

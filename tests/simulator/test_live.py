@@ -25,10 +25,10 @@ import pytest
 from pymodbus.client import ModbusSerialClient, ModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
-from collector.simulate.control import control
+from simulator.control import control
 from tests.conftest import ROOT
 from tests.servers import Mosquitto, free_port, require_binary, stop_process, wait_port
-from tests.simulate.conftest import write_config
+from tests.simulator.conftest import write_config
 
 START = "2025-07-10T10:00:00+08:00"
 

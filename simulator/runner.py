@@ -3,7 +3,7 @@
 The parent process owns simulated time (writes run/clock.json), the fault book
 (run/sim-faults.json, read by the Modbus process), the MQTT loggers and the
 HTTP control interface on 127.0.0.1. Modbus devices are served by a child
-process (collector/simulate/modbus_proc.py). SIGTERM/SIGINT stop everything.
+process (simulator/modbus_proc.py). SIGTERM/SIGINT stop everything.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from collector.simulate.faults import FaultBook, load_faults_file, make_fault
-from collector.simulate.fleet import Fleet
 from core.clock import ScaledClock
 from core.config import Config
+from simulator.faults import FaultBook, load_faults_file, make_fault
+from simulator.fleet import Fleet
 
 log = logging.getLogger("pvledger.simulate")
 
@@ -240,7 +240,7 @@ class Simulator:
                 [
                     sys.executable,
                     "-m",
-                    "collector.simulate.modbus_proc",
+                    "simulator.modbus_proc",
                     str(self.config.path),
                     "--seed",
                     str(self.seed),

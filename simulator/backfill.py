@@ -1,6 +1,6 @@
 """History backfill: the readings the collector would have recorded, straight into a Store.
 
-Same model and seed as the live simulator (collector/simulate/fleet.py), so live
+Same model and seed as the live simulator (simulator/fleet.py), so live
 data continue the history without a jump. Faults in the window appear in the
 history; while a ``comm_loss`` fault holds, a pushing logger (MQTT) leaves no
 reading and a polled device (Modbus) a COMM_ERROR reading per step (the collector
@@ -17,13 +17,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from collector.simulate.faults import Fault, FaultBook
-from collector.simulate.fleet import DEFAULT_SEED, Fleet
 from collector.sinks import GatedSink
 from core.clock import Clock
 from core.config import Config
 from core.reading import MEASUREMENT_METER, MEASUREMENT_PV, Quality, Reading
 from core.store import Store
+from simulator.faults import Fault, FaultBook
+from simulator.fleet import DEFAULT_SEED, Fleet
 
 PV_FIELDS = ("power_w", "energy_total_wh", "energy_today_wh", "status", "temperature_c")
 METER_FIELDS = ("export_wh", "import_wh", "power_w")

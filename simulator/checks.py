@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from collector.simulate.fleet import profiles
 from core.config import Config
 from core.config.yamlsrc import load_yaml, render_path
 from core.problems import BadInput, Problem
+from simulator.fleet import profiles
 
 
 def simulate_problems(config: Config) -> list[Problem]:

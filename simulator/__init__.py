@@ -1,6 +1,6 @@
 """Simulated PV fleet: physics, emulated devices on real protocols, faults, history backfill.
 
 ``pvledger simulate`` serves every device of the config that names a ``simulate:``
-profile; ``collector.simulate.backfill.backfill`` writes the same model's history
+profile; ``simulator.backfill.backfill`` writes the same model's history
 into a Store. See docs/simulator.md.
 """

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from collector.simulate.backfill import backfill
-from collector.simulate.faults import FaultBook, make_fault
-from collector.simulate.fleet import Fleet
 from core.config import Config
 from core.store import SqliteStore
+from simulator.backfill import backfill
+from simulator.faults import FaultBook, make_fault
+from simulator.fleet import Fleet
 
 TZ = dt.timezone(dt.timedelta(hours=8))
 
@@ -78,7 +78,7 @@ def test_cli_backfill_into_configured_store(tmp_path: Path) -> None:
     import sys
 
     from tests.conftest import ROOT
-    from tests.simulate.conftest import write_config
+    from tests.simulator.conftest import write_config
 
     path, _ = write_config(tmp_path)
     faults = tmp_path / "faults.yaml"

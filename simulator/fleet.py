@@ -26,12 +26,12 @@ from typing import Any
 import numpy as np
 import yaml
 
-from collector.simulate import noise
-from collector.simulate.faults import FAULT_CODE, Fault, FaultBook
-from collector.simulate.physics import DAY_MS, Curves, PowerModel, Weather
 from core import solar
 from core.config import Config
 from core.problems import BadInput, Problem
+from simulator import noise
+from simulator.faults import FAULT_CODE, Fault, FaultBook
+from simulator.physics import DAY_MS, Curves, PowerModel, Weather
 
 DEFAULT_SEED = 1
 #: stations without a commissioning date in the config started here
@@ -46,7 +46,7 @@ CLIP_FRACTION = 0.999
 
 @cache
 def profiles() -> dict[str, dict[str, Any]]:
-    """Device profiles by name (collector/simulate/profiles.yaml)."""
+    """Device profiles by name (simulator/profiles.yaml)."""
     return yaml.safe_load((Path(__file__).parent / "profiles.yaml").read_text())
 
 
