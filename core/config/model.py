@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
+from core.config.devices import Device
+
+# the device models live in core/config/devices/, one module per protocol; their
+# names stay importable from here for the callers that use them
+from core.config.devices.modbus_rtu import ModbusRtuDevice as ModbusRtuDevice
+from core.config.devices.modbus_tcp import ModbusTcpDevice as ModbusTcpDevice
+from core.config.devices.mqtt import MqttDevice as MqttDevice
 from core.config.plausibility import Limits
 from core.config.types import EnvName, Identifier, Section
 
@@ -182,71 +188,6 @@ class Cooperative(Section):
     members: list[Member] = Field(min_length=1)
 
 
-class _DeviceBase(Section):
-    id: Identifier
-    role: Literal["inverter", "meter", "logger"] = "inverter"
-    interval_s: float = Field(default=30, gt=0, le=3600)
-    #: the simulator profile that serves this device (demo/test fleets only)
-    simulate: str | None = None
-
-
-class ModbusTcpDevice(_DeviceBase):
-    """A Modbus TCP device (inverter, meter, or RS485-to-Ethernet converter unit)."""
-
-    source: Literal["modbus-tcp"]
-    host: str
-    port: int = Field(default=502, ge=1, le=65535)
-    unit: int = Field(default=1, ge=0, le=247)
-    map: Identifier
-    timeout_s: float = Field(default=1.0, gt=0, le=30)
-
-    @property
-    def endpoint(self) -> str:
-        """Connection key shared by devices behind the same socket."""
-        return f"{self.host}:{self.port}"
-
-
-class ModbusRtuDevice(_DeviceBase):
-    """A Modbus RTU device on a serial RS485 bus."""
-
-    source: Literal["modbus-rtu"]
-    port: str  # serial device path, e.g. /dev/ttyUSB0
-    baud: Literal[1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200] = 9600
-    parity: Literal["N", "E", "O"] = "N"
-    stopbits: Literal[1, 2] = 1
-    bytesize: Literal[7, 8] = 8
-    unit: int = Field(default=1, ge=1, le=247)
-    map: Identifier
-    timeout_s: float = Field(default=1.0, gt=0, le=30)
-
-    @property
-    def endpoint(self) -> str:
-        """Connection key shared by devices on the same bus."""
-        return self.port
-
-
-class MqttDevice(_DeviceBase):
-    """A data logger publishing readings over MQTT."""
-
-    source: Literal["mqtt"]
-    role: Literal["inverter", "meter", "logger"] = "logger"
-    topic: str
-    decoder: Identifier = "json"
-    #: the logger's own user name on the broker (default: its station's id); the
-    #: topic must be pv/<village>/<account> (core/config/mqtt_identity.py)
-    account: Identifier | None = None
-
-    @field_validator("topic")
-    @classmethod
-    def _plain_topic(cls, v: str) -> str:
-        if not v or any(c in v for c in "+#"):
-            raise ValueError(f"topic {v!r} must be a concrete topic without wildcards")
-        return v
-
-
-Device = Annotated[ModbusTcpDevice | ModbusRtuDevice | MqttDevice, Field(discriminator="source")]
-
-
 class Station(Section):
     """A PV station: household rooftop, village array or cooperative array."""
 
@@ -260,9 +201,3 @@ class Station(Section):
     subsidy_catalogue: bool = True
     commissioned: dt.date | None = None
     devices: list[Device] = Field(default_factory=list)
-
-
-def resolve_path(base: Path, value: str) -> Path:
-    """A path from the config, relative to the config file's folder."""
-    p = Path(value)
-    return p if p.is_absolute() else base / p

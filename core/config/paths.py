@@ -73,5 +73,7 @@ def path_values(
             yield ("alerts", "notify", i, "ca_file"), value
     for i, s in stations:
         for j, d in enumerate(s.devices):
-            if d.source == "modbus-rtu":  # a serial device (or the simulator's pty link)
-                yield ("stations", i, "devices", j, "port"), d.port
+            for key in d.path_keys:  # each protocol names its own (a serial port, ...)
+                value = getattr(d, key, None)
+                if isinstance(value, str):
+                    yield ("stations", i, "devices", j, key), value
