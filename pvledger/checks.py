@@ -3,9 +3,10 @@
 The config loader validates shapes and references; what only a protocol knows (its
 register maps, its line settings, its addressing) is checked by the protocol's own
 function, registered here as "module:function" (like collector/service.py COMPONENTS),
-so a new protocol adds its check with one line. Each function takes the loaded Config
-and returns a list of core.problems.Problem (empty when all is well); none may touch
-the network.
+so a new protocol adds its check with one line. (The simulator's profiles are checked
+by `pvledger simulate` itself: a gateway's check never loads the simulator.) Each
+function takes the loaded Config and returns a list of core.problems.Problem (empty
+when all is well); none may touch the network.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from core.problems import Problem, raise_if
 #: protocol -> "module:function" returning the config's problems for that protocol
 PROTOCOL_CHECKS: dict[str, str] = {
     "modbus": "collector.modbus.checks:modbus_problems",
-    "simulator": "simulator.checks:simulate_problems",
 }
 
 

@@ -45,13 +45,28 @@ def _start_ms(text: str | None) -> int | None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGTERM/SIGINT, or backfill and exit."""
+    from core.problems import raise_if
+    from simulator.checks import simulate_problems
     from simulator.fleet import DEFAULT_SEED
 
     cfg = config_from(args)
+    raise_if(simulate_problems(cfg), str(cfg.path))  # profiles exist and serve the map
     seed = DEFAULT_SEED if args.seed is None else args.seed
     start = _start_ms(args.start)
     if args.speed <= 0:
         raise BadInput([Problem("--speed", "must be > 0")])
+    horizon_days = cfg.storage.limits.backfill_horizon_days
+    if args.backfill_days is not None and args.backfill_days > horizon_days:
+        raise BadInput(
+            [
+                Problem(
+                    "--backfill-days",
+                    f"{args.backfill_days:g} days reach past the plausibility gate's horizon "
+                    f"of {horizon_days:g} days, whose readings it would refuse",
+                    "backfill fewer days, or raise storage.limits.backfill_horizon_days",
+                )
+            ]
+        )
     if args.backfill_days is not None:
         from core.store import open_store
         from simulator.backfill import backfill
