@@ -8,6 +8,7 @@ sources and the loader's uniqueness and path checks all follow from the registry
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
 from typing import Annotated, Any, Union, get_args
 
 from pydantic import Field
@@ -39,17 +40,39 @@ def source_of(cls: type[DeviceBase]) -> str:
     return values[0]
 
 
+def load_models(specs: Iterable[str]) -> dict[str, type[DeviceBase]]:
+    """source -> device model for each "module:Class"; TypeError when two share a source."""
+    models: dict[str, type[DeviceBase]] = {}
+    for spec in specs:
+        cls = _resolve(spec)
+        source = source_of(cls)
+        if source in models:
+            raise TypeError(f"{spec} and {models[source].__name__} both take source {source!r}")
+        models[source] = cls
+    return models
+
+
+def device_union(models: Iterable[type[DeviceBase]]) -> Any:
+    """One device of any of the models, chosen by its ``source:`` key."""
+    return Annotated[Union[tuple(models)], Field(discriminator="source")]  # noqa: UP007
+
+
 #: source -> device model, in registry order
-MODELS: dict[str, type[DeviceBase]] = {
-    source_of(cls): cls for cls in (_resolve(spec) for spec in DEVICE_MODELS)
-}
-if len(MODELS) != len(DEVICE_MODELS):
-    raise TypeError("two device models in DEVICE_MODELS share one source")
+MODELS: dict[str, type[DeviceBase]] = load_models(DEVICE_MODELS)
 
 #: every value ``source:`` may take
 SOURCES: tuple[str, ...] = tuple(MODELS)
 
-#: one device of any registered protocol, chosen by its ``source:`` key
-Device: Any = Annotated[Union[tuple(MODELS.values())], Field(discriminator="source")]  # noqa: UP007
+#: one device of any registered protocol (the type of Station.devices items)
+Device: Any = device_union(MODELS.values())
 
-__all__ = ["DEVICE_MODELS", "MODELS", "SOURCES", "Device", "DeviceBase", "source_of"]
+__all__ = [
+    "DEVICE_MODELS",
+    "MODELS",
+    "SOURCES",
+    "Device",
+    "DeviceBase",
+    "device_union",
+    "load_models",
+    "source_of",
+]
