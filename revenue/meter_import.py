@@ -262,11 +262,22 @@ def import_file(config: Config, ledger: Ledger, path: str | Path, now: str) -> I
     accounts = dict(ledger.db.execute("SELECT account, station FROM grid_accounts"))
     new_accounts: dict[str, tuple[str, int]] = {}  # account -> (station, line)
     items: list[_Item] = []
+    latest_ms = _latest_plausible_ms(config, now)
     for lineno, raw in rows[1:]:
         if not any(c.strip() for c in raw):
             continue
         item = _parse_row(config, header, raw, lineno, name, sha, accounts, new_accounts, problems)
-        if item is not None:
+        if item is not None and _in_future(item, latest_ms, config):
+            problems.append(
+                Problem(
+                    "timestamp" if item.table == "meter_readings" else "period",
+                    f"{show(item.when)} is in the future (imported at {now})",
+                    "a meter reading or a statement can only be of the past: check the date",
+                    name,
+                    item.line,
+                )
+            )
+        elif item is not None:
             items.append(item)
     items, dups, more = _dedupe(items, name)
     problems += more
@@ -291,6 +302,21 @@ def import_file(config: Config, ledger: Ledger, path: str | Path, now: str) -> I
     }
     ledger.record("import", sha, rows_by_table, now)
     return ImportSummary(name, sha, len(st), len(rd), False, dups, known)
+
+
+def _latest_plausible_ms(config: Config, now: str) -> int:
+    """The newest reading time an import accepts: now plus the gate's clock tolerance."""
+    t = dt.datetime.fromisoformat(now.replace("Z", "+00:00"))
+    return int(t.timestamp() * 1000 + config.storage.limits.future_s * 1000)
+
+
+def _in_future(item: _Item, latest_ms: int, config: Config) -> bool:
+    """Whether a reading lies after latest_ms, or a statement's month starts after it."""
+    if item.table == "meter_readings":
+        return int(item.row["ts_ms"]) > latest_ms
+    y, m = map(int, str(item.row["month"]).split("-"))
+    start = dt.datetime(y, m, 1, tzinfo=config.site.tz)
+    return start.timestamp() * 1000 > latest_ms
 
 
 def _parse_row(

@@ -209,3 +209,21 @@ def test_scaled_int_is_exact():
     assert scaled_int("1e-3", 3) == 1
     with pytest.raises(NotExact):
         kwh_to_wh("9223372036854775.808")
+
+
+def test_readings_and_statements_from_the_future_are_refused(cfg, tmp_path, capsys):
+    # the plausibility gate's rule for imports: nothing a payout rests on is of the future
+    rc, _out, err = _import(
+        cfg,
+        tmp_path,
+        "future.csv",
+        "station_id,timestamp,period,export_kwh\n"
+        "s-hh-1,2026-07-01T00:00:00,,100\n"
+        "s-hh-1,2100-01-01T00:00:00,,200\n"
+        "s-hh-1,,2099-01,300\n",
+        capsys,
+    )
+    assert rc == 2
+    assert "future.csv:3: timestamp:" in err and "in the future" in err
+    assert "future.csv:4: period:" in err
+    assert _count(cfg, "meter_readings") == 0 and _count(cfg, "meter_statements") == 0
