@@ -10,8 +10,9 @@ A boundary value is exact when a reading sits on the boundary or the counter did
 across the gap (night), interpolated between the nearest readings on both sides when the gap
 is within ``gap_limit_h``; otherwise that source cannot give the line and the next one is
 tried (the reason is kept in ``notes``). A counter that goes backwards or jumps beyond
-nameplate x elapsed time makes the line ``error``: it needs a decision (import a statement
-or grid readings for the station) and is never guessed around.
+nameplate x elapsed time (core.counter_anomaly, the same rule the alerts use) makes the
+line ``error``: it needs a decision (import a statement or grid readings for the station)
+and is never guessed around.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from decimal import Decimal
 from core.config import Config
 from core.config.allocation import EnergySettings
 from core.config.model import Station
+from core.counter_anomaly import BACKWARDS, counter_anomalies
+from core.counters import CounterPoint, series_points
+from core.localday import DAY_MS, day_of_ms
 from core.store.base import Store
 
 EXACT, INTERPOLATED, ESTIMATED, MISSING, ERROR = (
@@ -39,8 +43,6 @@ EXACT, INTERPOLATED, ESTIMATED, MISSING, ERROR = (
 )
 _RANK = {EXACT: 0, INTERPOLATED: 1, ESTIMATED: 2, MISSING: 3, ERROR: 4}
 _H_MS = 3_600_000
-
-Point = tuple[int, int]  # (ts_ms, counter_wh)
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ def worst(qualities: Iterable[str]) -> str:
     return max(qualities, key=_RANK.__getitem__, default=EXACT)
 
 
-def boundary(points: list[Point], t_ms: int, gap_limit_ms: int) -> Boundary | str:
+def boundary(points: list[CounterPoint], t_ms: int, gap_limit_ms: int) -> Boundary | str:
     """Counter value at t_ms from readings sorted by ts, or the reason it is unknown."""
     i = bisect.bisect_left(points, (t_ms, -(2**63)))
     if i < len(points) and points[i][0] == t_ms:
@@ -102,22 +104,33 @@ def boundary(points: list[Point], t_ms: int, gap_limit_ms: int) -> Boundary | st
 
 
 def anomalies(
-    points: list[Point], lo_ms: int, hi_ms: int, capacity_w: float, jump_factor: Decimal, label: str
+    points: list[CounterPoint],
+    lo_ms: int,
+    hi_ms: int,
+    capacity_w: float,
+    jump_factor: Decimal,
+    label: str,
 ) -> list[str]:
     """Backward steps and jumps beyond nameplate x time between readings around [lo, hi]."""
     i = max(bisect.bisect_left(points, (lo_ms, -(2**63))) - 1, 0)
     j = min(bisect.bisect_right(points, (hi_ms, 2**63)) + 1, len(points))
     out = []
-    for (t0, v0), (t1, v1) in zip(points[i : j - 1], points[i + 1 : j], strict=True):
-        if v1 < v0:
+    # the whole series, so a step's hours may reach back over a run of stale values
+    lo_ts, hi_ts = (points[i][0], points[j - 1][0]) if i < j else (0, -1)
+    for a in counter_anomalies(points, capacity_w, jump_factor):
+        if a.from_ts_ms < lo_ts or a.to_ts_ms > hi_ts:
+            continue
+        if a.kind == BACKWARDS:
             out.append(
-                f"{label} went backwards from {v0} Wh ({_fmt(t0)}) to {v1} Wh ({_fmt(t1)}): "
-                "replaced or reset? record the decision by importing grid readings or a statement"
+                f"{label} went backwards from {a.from_wh} Wh ({_fmt(a.from_ts_ms)}) to "
+                f"{a.to_wh} Wh ({_fmt(a.to_ts_ms)}): replaced or reset? record the decision "
+                "by importing grid readings or a statement"
             )
-        elif (v1 - v0) > Decimal(capacity_w) * Decimal(t1 - t0) / _H_MS * jump_factor + 1000:
+        else:
             out.append(
-                f"{label} jumped {v1 - v0} Wh between {_fmt(t0)} and {_fmt(t1)}, more than "
-                f"nameplate {capacity_w:g} W can produce: check the device or import a statement"
+                f"{label} jumped {a.to_wh - a.from_wh} Wh between {_fmt(a.from_ts_ms)} and "
+                f"{_fmt(a.to_ts_ms)}, more than nameplate {capacity_w:g} W can produce: "
+                "check the device or import a statement"
             )
     return out
 
@@ -144,7 +157,7 @@ class ImportedMeter:
     #: (station, "YYYY-MM") -> export [Wh]
     statements: dict[tuple[str, str], int] = field(default_factory=dict)
     #: station -> sorted [(ts_ms, export counter Wh)]
-    readings: dict[str, list[Point]] = field(default_factory=dict)
+    readings: dict[str, list[CounterPoint]] = field(default_factory=dict)
     #: (station, "YYYY-MM") -> what the grid statement says it pays [fen], when given
     amounts: dict[tuple[str, str], int] = field(default_factory=dict)
 
@@ -167,25 +180,20 @@ class EnergyReader:
         self.settings = settings or config.allocation.energy
         self.imported = imported or ImportedMeter()
         self.gap_ms = int(self.settings.gap_limit_h * _H_MS)
-        self._points: dict[tuple[str, str, str], list[Point]] = defaultdict(list)
+        self._points: dict[tuple[str, str, str], list[CounterPoint]] = {}
         if store is not None:
-            local_day = _local_day_fn(config)
-            pad = math.ceil(self.gap_ms / 86_400_000) + 1
-            lo = local_day(start_ms - pad * 86_400_000)
-            hi = local_day(end_ms + pad * 86_400_000)
-            for b in store.daily(fields=["export_wh", "energy_total_wh"], start_day=lo, end_day=hi):
-                pts = self._points[(b.station, b.device, b.field)]
-                for ts, v in ((b.first_ts_ms, b.first_value), (b.last_ts_ms, b.last_value)):
-                    if ts is not None and v is not None and (not pts or pts[-1][0] != ts):
-                        pts.append((ts, int(v)))
-            for pts in self._points.values():
-                pts.sort()
+            tz = config.site.tz
+            pad = math.ceil(self.gap_ms / DAY_MS) + 1
+            lo = day_of_ms(start_ms - pad * DAY_MS, tz)
+            hi = day_of_ms(end_ms + pad * DAY_MS, tz)
+            rows = store.daily(fields=["export_wh", "energy_total_wh"], start_day=lo, end_day=hi)
+            self._points = series_points(rows)
 
     # -- sources -------------------------------------------------------------
     def _counter(
         self,
         station: Station,
-        series: list[tuple[str, list[Point]]],
+        series: list[tuple[str, list[CounterPoint]]],
         source: str,
         basis: str,
         lo: int,
@@ -280,7 +288,7 @@ class EnergyReader:
         meters = [d.id for d in station.devices if d.role == "meter"]
         invs = [d.id for d in station.devices if d.role != "meter"]
 
-        def series(devs: list[str], fld: str) -> list[tuple[str, list[Point]]]:
+        def series(devs: list[str], fld: str) -> list[tuple[str, list[CounterPoint]]]:
             return [
                 (d, self._points[(station.id, d, fld)])
                 for d in devs
@@ -326,17 +334,7 @@ class EnergyReader:
 
 
 def _all_or_none(
-    series: list[tuple[str, list[Point]]], devices: list[str]
-) -> list[tuple[str, list[Point]]]:
+    series: list[tuple[str, list[CounterPoint]]], devices: list[str]
+) -> list[tuple[str, list[CounterPoint]]]:
     # a sum of inverter counters is only a measurement when every inverter reported
     return series if len(series) == len(devices) else []
-
-
-def _local_day_fn(config: Config):
-    tz = config.site.tz
-
-    def local_day(ts_ms: int) -> int:
-        d = dt.datetime.fromtimestamp(ts_ms / 1000, tz=tz).date()
-        return d.year * 10000 + d.month * 100 + d.day
-
-    return local_day

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from core.localday import local_midnight_ms
 from core.problems import BadInput, Problem
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -22,9 +23,14 @@ class Period:
     end: dt.date
 
     @property
-    def months(self) -> int:
+    def month_count(self) -> int:
         """Number of calendar months covered (1 or 3)."""
         return (self.end.year - self.start.year) * 12 + self.end.month - self.start.month
+
+    @property
+    def month_ids(self) -> list[str]:
+        """The months covered, as "YYYY-MM" ids."""
+        return whole_months(self.start, self.end)
 
     def start_ms(self, tz: ZoneInfo) -> int:
         """UTC epoch ms of local midnight starting the period."""
@@ -36,7 +42,7 @@ class Period:
 
     def previous(self) -> Period:
         """The period of the same length just before this one."""
-        if self.months == 3:
+        if self.month_count == 3:
             y, q = self.start.year, (self.start.month - 1) // 3 + 1
             y, q = (y - 1, 4) if q == 1 else (y, q - 1)
             return parse_period(f"{y}Q{q}")
@@ -62,11 +68,12 @@ def parse_period(text: str) -> Period:
     )
 
 
-def local_midnight_ms(day: dt.date, tz: ZoneInfo) -> int:
-    """UTC epoch ms of local midnight at the start of a date."""
-    return int(dt.datetime(day.year, day.month, day.day, tzinfo=tz).timestamp() * 1000)
-
-
-def day_int(day: dt.date) -> int:
-    """A date as YYYYMMDD."""
-    return day.year * 10000 + day.month * 100 + day.day
+def whole_months(start: dt.date, end: dt.date) -> list[str]:
+    """Month ids "YYYY-MM" of [start, end) when it is whole months, else [] (mid-month cut)."""
+    if start.day != 1 or end.day != 1:
+        return []
+    out, d = [], start
+    while d < end:
+        out.append(f"{d.year}-{d.month:02d}")
+        d = _add_months(d, 1)
+    return out

@@ -1,9 +1,13 @@
-"""A payout run: energy -> tariff lines -> allocation -> checks, for one period.
+"""A payout run for one period, as named stages over every station:
+
+energy (revenue/energy.py) -> tariffs (revenue/tariff.py) -> allocation by owner kind
+(revenue/owners.py over revenue/allocate.py) -> checks (revenue/checks.py) -> exports
+(revenue/export.py, through revenue/publish.py).
 
 ``compute(config, store, period, ...)`` is pure apart from reading the store: it returns a
 frozen RunResult with every line, the inputs hash and the mandatory check results. Nothing
-is exported while a check fails (revenue/export.py refuses), and the ledger
-(revenue/ledger.py) records runs append-only with a hash chain.
+is exported while a check fails (revenue/publish.py runs the checks again and refuses),
+and the ledger (revenue/ledger.py) records runs append-only with a hash chain.
 """
 
 from __future__ import annotations
@@ -11,17 +15,19 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 
 from core.config import Config
 from core.config.model import Station
+from core.localday import local_midnight_ms
 from core.store.base import Store
 from revenue import allocate as al
+from revenue.checks import Check, run_checks
 from revenue.energy import ERROR, MISSING, EnergyLine, EnergyReader, ImportedMeter, worst
-from revenue.period import Period, local_midnight_ms
+from revenue.owners import Allocation, allocate_station, finish
+from revenue.period import Period, whole_months
 from revenue.tariff import ComponentLine, needs_generation, price, segments
 
 
@@ -46,15 +52,6 @@ class StationLine:
     deductions_fen: int
     distributable_fen: int
     notes: str = ""
-
-
-@dataclass(frozen=True)
-class Check:
-    """A mandatory check: name, passed, and what failed."""
-
-    name: str
-    ok: bool
-    failures: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,35 +92,71 @@ def progress(items: list, label: str, *, min_total: int = 20_000) -> Iterator:
     sys.stderr.write(f"\r{label} [{'#' * 40}] {total:,}/{total:,}\n")
 
 
-def _months(period: Period, seg_start, seg_end) -> list[str]:
-    """Month ids covered by a segment when it is whole months, else []."""
-    if seg_start.day != 1 or seg_end.day != 1:
-        return []
-    out, d = [], seg_start
-    while d < seg_end:
-        out.append(f"{d.year}-{d.month:02d}")
-        d = d.replace(year=d.year + (d.month == 12), month=d.month % 12 + 1)
-    return out
-
-
-def station_lines(
+def station_energy_and_components(
     config: Config, reader: EnergyReader, period: Period, station: Station
 ) -> tuple[list[ComponentLine], list[EnergyLine], list[str]]:
-    """Tariff component lines and energy lines of one station for the period."""
+    """The energy and tariff stages of one station: component lines, energy lines, errors.
+
+    The period is cut at tariff changes; each segment's energy is read on the bases its
+    tariff pays (export, and generation in self-consumption mode) and priced.
+    """
     tz = config.site.tz
     segs, errors = segments(station, config.tariffs, period.start, period.end)
     comps: list[ComponentLine] = []
     energy: list[EnergyLine] = []
     for seg in segs:
         lo, hi = local_midnight_ms(seg.start, tz), local_midnight_ms(seg.end, tz)
-        months = _months(period, seg.start, seg.end)
-        lines = {"export": reader.line(station, lo, hi, basis="export", months=months)}
+        month_ids = whole_months(seg.start, seg.end)
+        lines = {"export": reader.line(station, lo, hi, basis="export", months=month_ids)}
         if needs_generation(seg.tariff):
             lines["generation"] = reader.line(station, lo, hi, basis="generation")
         energy += lines.values()
         wh = {b: (ln.energy_wh or 0) for b, ln in lines.items() if ln.quality != ERROR}
         comps += price(station, seg.tariff, wh)
     return comps, energy, errors
+
+
+def station_line(
+    config: Config, reader: EnergyReader, period: Period, s: Station, alloc: Allocation
+) -> tuple[StationLine, list[EnergyLine], list[str], list[str]]:
+    """One station through energy, tariffs and allocation: (line, energy lines, errors,
+    warnings)."""
+    comps, energy, errs = station_energy_and_components(config, reader, period, s)
+    errors = [f"{s.id}: {e}" for e in errs]
+    warnings = []
+    export = [e for e in energy if e.basis == "export"]
+    quality = worst(e.quality for e in export) if export else MISSING
+    for e in energy:
+        if e.quality == ERROR:
+            errors += [f"{s.id}: {x}" for x in e.errors]
+    if quality == MISSING:
+        warnings.append(f"{s.id}: no energy data for {period.id} (missing-data line)")
+    accrued = sum(c.amount_fen for c in comps)
+    cash = sum(c.amount_fen for c in comps if c.cash_now)
+    share = allocate_station(alloc, s, cash)
+    notes = "; ".join(
+        [*share.flags, *(n for e in energy for n in e.notes), *(c.note for c in comps if c.note)]
+    )
+    line = StationLine(
+        s.id,
+        s.kind,
+        s.owner,
+        s.village,
+        None if quality in (MISSING, ERROR) else sum(e.energy_wh or 0 for e in export),
+        "+".join(sorted({e.source for e in export})) or "none",
+        quality,
+        export[0].start_wh if len(export) == 1 else None,
+        export[-1].end_wh if len(export) == 1 else None,
+        tuple(comps),
+        accrued,
+        cash,
+        accrued - cash,
+        share.deductions,
+        sum(d.amount_fen for d in share.deductions),
+        share.distributable_fen,
+        notes,
+    )
+    return line, energy, errors, warnings
 
 
 def compute(
@@ -137,7 +170,6 @@ def compute(
     """Compute a payout run for a period (see module docstring)."""
     tz = config.site.tz
     reader = EnergyReader(config, store, period.start_ms(tz), period.end_ms(tz), imported=imported)
-    months = period.months
     warnings: list[str] = []
     if carried_in is None:
         if any(r.posts for r in config.allocation.village):
@@ -145,104 +177,46 @@ def compute(
                 f"no final run for {period.previous().id}: jobs pools start with nothing carried in"
             )
         carried_in = {}
+    alloc = Allocation.start(config, period, carried_in)
     errors: list[str] = []
-    alloc = config.allocation
-    hh_rule = al.rule_for(alloc.household, period.start, period.end)
-    village_of = {h.id: h.village for h in config.households}
-    stations = sorted(config.stations, key=lambda s: s.id)
-    withheld: dict[str, int] = {}
     st_lines: list[StationLine] = []
-    payouts: list[al.PayoutLine] = []
-    coop_dist: dict[str, int] = defaultdict(int)
-    village_dist: dict[str, int] = defaultdict(int)
-    energy_digest: list[dict] = []
-    for s in progress(stations, "stations"):
-        comps, energy, errs = station_lines(config, reader, period, s)
-        errors += [f"{s.id}: {e}" for e in errs]
-        export = [e for e in energy if e.basis == "export"]
-        energy_digest += [asdict(e) for e in energy]
-        quality = worst(e.quality for e in export) if export else MISSING
-        for e in energy:
-            if e.quality == ERROR:
-                errors += [f"{s.id}: {x}" for x in e.errors]
-        if quality == MISSING:
-            warnings.append(f"{s.id}: no energy data for {period.id} (missing-data line)")
-        flags: list[str] = []
-        accrued = sum(c.amount_fen for c in comps)
-        cash = sum(c.amount_fen for c in comps if c.cash_now)
-        if s.kind == "household":
-            if hh_rule is None:
-                errors.append(f"{s.id}: no household allocation rule covers {period.id}")
-            deds, dist, line = al.household_station(
-                s.id, s.owner, s.village, cash, hh_rule, months, withheld
-            )
-            payouts.append(line)
-        elif s.kind == "cooperative":
-            rule = al.rule_for(alloc.cooperative, period.start, period.end, s.owner, "cooperatives")
-            if rule is None:
-                errors.append(f"{s.id}: no cooperative allocation rule covers {period.id}")
-            deds, dist = al.deduct(s.id, cash, rule.deductions if rule else (), months)
-            coop_dist[s.owner] += dist
-        else:
-            rule = al.rule_for(alloc.village, period.start, period.end, s.owner, "villages")
-            if rule is None:
-                errors.append(f"{s.id}: no village allocation rule covers {period.id}")
-            deds, dist = al.deduct(s.id, cash, rule.deductions if rule else (), months)
-            village_dist[s.owner] += dist
-            legacy = rule.legacy_beneficiary_share if rule else None
-            if legacy is not None and legacy.policy_flag:
-                flags.append(f"legacy_beneficiary_share:{legacy.reference}")
-        notes = "; ".join(
-            flags + [n for e in energy for n in e.notes] + [c.note for c in comps if c.note]
-        )
-        st_lines.append(
-            StationLine(
-                s.id,
-                s.kind,
-                s.owner,
-                s.village,
-                None if quality in (MISSING, ERROR) else sum(e.energy_wh or 0 for e in export),
-                "+".join(sorted({e.source for e in export})) or "none",
-                quality,
-                export[0].start_wh if len(export) == 1 else None,
-                export[-1].end_wh if len(export) == 1 else None,
-                tuple(comps),
-                accrued,
-                cash,
-                accrued - cash,
-                tuple(deds),
-                sum(d.amount_fen for d in deds),
-                dist,
-                notes,
-            )
-        )
+    energy: list[EnergyLine] = []
+    for s in progress(sorted(config.stations, key=lambda s: s.id), "stations"):
+        line, en, errs, warns = station_line(config, reader, period, s, alloc)
+        st_lines.append(line)
+        energy += en
+        errors += errs
+        errors += alloc.errors
+        alloc.errors.clear()
+        warnings += warns
     recon = reconcile(config, reader, period, st_lines, imported or ImportedMeter())
-    coops: list[al.CoopLine] = []
-    for c in sorted(config.cooperatives, key=lambda c: c.id):
-        rule = al.rule_for(alloc.cooperative, period.start, period.end, c.id, "cooperatives")
-        if rule is None:
-            continue
-        lines, cl = al.cooperative(c, coop_dist.get(c.id, 0), rule, village_of)
-        payouts += lines
-        coops.append(cl)
-    pools: list[al.PoolLine] = []
-    state: dict = {"jobs_balance_fen": {}}
-    for v in sorted(village_dist):
-        rule = al.rule_for(alloc.village, period.start, period.end, v, "villages")
-        if rule is None:
-            continue
-        lines, pl = al.village(v, village_dist[v], rule, months, carried_in.get(v, 0), village_of)
-        payouts += lines
-        pools += pl
-        for p in pl:
-            if p.pool == rule.jobs_pool:
-                state["jobs_balance_fen"][v] = p.balance_fen
-    payouts.sort(key=lambda p: (p.household, p.kind, p.source))
+    finish(alloc)
+    result = RunResult(
+        period,
+        inputs_hash(config, period, energy, carried_in),
+        tuple(st_lines),
+        tuple(alloc.payouts),
+        tuple(alloc.cooperatives),
+        tuple(alloc.pools),
+        (),
+        tuple(errors),
+        tuple(warnings),
+        alloc.state,
+        tuple(recon),
+    )
+    return replace(result, checks=run_checks(config, result))
+
+
+def inputs_hash(
+    config: Config, period: Period, energy: list[EnergyLine], carried_in: dict[str, int]
+) -> str:
+    """SHA-256 of everything a run's amounts depend on: energy lines, tariffs, rules,
+    the registry and the balances carried in."""
     inputs = {
         "period": period.id,
-        "energy": energy_digest,
+        "energy": [asdict(e) for e in energy],
         "tariffs": [t.model_dump(mode="json") for t in config.tariffs],
-        "allocation": alloc.model_dump(mode="json"),
+        "allocation": config.allocation.model_dump(mode="json"),
         "registry": {
             "households": sorted((h.id, h.village, h.name) for h in config.households),
             "cooperatives": sorted(
@@ -264,21 +238,7 @@ def compute(
         },
         "carried_in_fen": dict(sorted(carried_in.items())),
     }
-    inputs_hash = sha256_json(inputs)
-    result = RunResult(
-        period,
-        inputs_hash,
-        tuple(st_lines),
-        tuple(payouts),
-        tuple(coops),
-        tuple(pools),
-        (),
-        tuple(errors),
-        tuple(warnings),
-        state,
-        tuple(recon),
-    )
-    return RunResult(**{**result.__dict__, "checks": tuple(run_checks(config, result))})
+    return sha256_json(inputs)
 
 
 def reconcile(
@@ -294,15 +254,15 @@ def reconcile(
     """
     tz = config.site.tz
     lo, hi = period.start_ms(tz), period.end_ms(tz)
-    months = _months(period, period.start, period.end)
+    month_ids = period.month_ids
     out = []
     for line in lines:
         s = config.station_by_id[line.station]
         rec = reader.reconcile(s, lo, hi)
         m, i = rec["meter_wh"], rec["inverter_wh"]
         pct = f"{(Decimal(i) - m) * 100 / m:.1f}" if m and i is not None else ""
-        stmt = [imported.statements.get((s.id, mo)) for mo in months]
-        amt = [imported.amounts.get((s.id, mo)) for mo in months]
+        stmt = [imported.statements.get((s.id, mo)) for mo in month_ids]
+        amt = [imported.amounts.get((s.id, mo)) for mo in month_ids]
         stmt_wh = sum(stmt) if all(x is not None for x in stmt) else None  # type: ignore[arg-type]
         stmt_fen = sum(amt) if all(x is not None for x in amt) else None  # type: ignore[arg-type]
         out.append(
@@ -330,105 +290,3 @@ def sha256_json(obj: object) -> str:
     """SHA-256 of canonical JSON (sorted keys, no spaces, Decimal/date as strings)."""
     data = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
     return hashlib.sha256(data.encode()).hexdigest()
-
-
-def _fail(name: str, failures: Iterable[str]) -> Check:
-    f = tuple(failures)
-    return Check(name, not f, f[:50])
-
-
-def run_checks(config: Config, r: RunResult) -> list[Check]:
-    """The mandatory checks; zero tolerance, none can be skipped."""
-    out = [_fail("inputs are complete (no energy error, tariff or rule missing)", r.errors)]
-    bad = []
-    for s in r.stations:
-        if s.accrued_fen != s.cash_now_fen + s.receivable_fen:
-            bad.append(f"{s.station}: accrued != cash now + receivable")
-        if s.cash_now_fen - s.deductions_fen != s.distributable_fen:
-            bad.append(f"{s.station}: cash now - deductions != distributable")
-    out.append(_fail("station lines add up", bad))
-    hh_station = {p.source: p.amount_fen for p in r.payouts if p.kind == "station"}
-    bad = []
-    for s in r.stations:
-        if s.kind == "household" and hh_station.get(s.station) != s.distributable_fen:
-            bad.append(f"{s.station}: household line != distributable {s.distributable_fen}")
-    coop_st = defaultdict(int)
-    for s in r.stations:
-        if s.kind == "cooperative":
-            coop_st[s.owner] += s.distributable_fen
-    coop_paid = defaultdict(int)
-    for p in r.payouts:
-        if p.kind == "cooperative":
-            coop_paid[p.source] += p.amount_fen
-    for c in r.cooperatives:
-        if c.distributable_fen != coop_st.get(c.cooperative, 0):
-            bad.append(f"{c.cooperative}: distributable != its stations")
-        if coop_paid.get(c.cooperative, 0) + c.residue_fen != c.distributable_fen:
-            bad.append(f"{c.cooperative}: member lines + residue != distributable")
-    v_st = defaultdict(int)
-    for s in r.stations:
-        if s.kind == "village":
-            v_st[s.owner] += s.distributable_fen
-    v_out = defaultdict(int)
-    for p in r.pools:
-        v_out[p.village] += p.amount_fen
-    for p in r.payouts:
-        if p.kind == "legacy":
-            v_out[p.village] += p.amount_fen
-    for v in set(v_st) | set(v_out):
-        if v_st.get(v, 0) != v_out.get(v, 0):
-            bad.append(f"{v}: pools (+ legacy) {v_out.get(v, 0)} != distributable {v_st.get(v, 0)}")
-    out.append(_fail("lines sum exactly to the distributable amounts", bad))
-    total_dist = sum(s.distributable_fen for s in r.stations)
-    total_out = (
-        sum(p.amount_fen for p in r.payouts)
-        + sum(c.residue_fen for c in r.cooperatives)
-        + sum(p.amount_fen for p in r.pools)
-    )
-    out.append(
-        _fail(
-            "invariant: households + cooperative residue + village pools == distributable",
-            [] if total_dist == total_out else [f"{total_out} != {total_dist}"],
-        )
-    )
-    neg = [
-        f"station {s.station}"
-        for s in r.stations
-        for v in (
-            s.accrued_fen,
-            s.cash_now_fen,
-            s.receivable_fen,
-            s.deductions_fen,
-            s.distributable_fen,
-        )
-        if v < 0
-    ]
-    neg += [
-        f"deduction {d.owner}/{d.name}"
-        for s in r.stations
-        for d in s.deductions
-        if d.amount_fen < 0
-    ]
-    neg += [f"payout {p.household}/{p.source}" for p in r.payouts if p.amount_fen < 0]
-    neg += [
-        f"cooperative {c.cooperative}" for c in r.cooperatives if min(c.paid_fen, c.residue_fen) < 0
-    ]
-    neg += [f"pool {p.village}/{p.pool}" for p in r.pools if min(p.amount_fen, p.paid_fen) < 0]
-    out.append(_fail("no negative line", neg))
-    missing = []
-    have = {s.station for s in r.stations}
-    missing += [f"station {s.id}" for s in config.stations if s.id not in have]
-    paid = {(p.household, p.source) for p in r.payouts}
-    coops_with_stations = {s.owner for s in config.stations if s.kind == "cooperative"}
-    for c in config.cooperatives:
-        if c.id in coops_with_stations:
-            missing += [
-                f"member {m.household} of {c.id}"
-                for m in c.members
-                if (m.household, c.id) not in paid
-            ]
-    villages_with_stations = {s.owner for s in config.stations if s.kind == "village"}
-    have_pools = {p.village for p in r.pools}
-    missing += [f"pools of village {v}" for v in villages_with_stations - have_pools]
-    out.append(_fail("every station and every shareholder has a line", missing))
-    return out

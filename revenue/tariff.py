@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from core.catalogue import NOT_IN_CATALOGUE, earns
 from core.config.model import Station
 from core.config.tariffs import Tariff, tariffs_for
 from revenue.money import energy_amount_fen
@@ -76,8 +77,8 @@ def price(station: Station, tariff: Tariff, energy_by_basis: dict[str, int]) -> 
         rate = tariff.rates()[c.name]
         wh = energy_by_basis.get(c.basis, 0)
         note = ""
-        if c.subsidy and not station.subsidy_catalogue:
-            amount, note = 0, "not in subsidy catalogue"
+        if not earns(station, c):
+            amount, note = 0, NOT_IN_CATALOGUE
         else:
             amount = energy_amount_fen(wh, rate)
         lines.append(

@@ -126,13 +126,12 @@ def test_any_energy_passes_every_check(energy, months):
     period = parse_period(months)
     stations = ["c-a", "s-hh-1", "s-hh-2", "v-dongpi"]
     from revenue.energy import ImportedMeter
-    from revenue.run import _months
 
     imported = ImportedMeter(
         statements={
-            (s, m): e // len(_months(period, period.start, period.end))
+            (s, m): e // len(period.month_ids)
             for s, e in zip(stations, energy, strict=True)
-            for m in _months(period, period.start, period.end)
+            for m in period.month_ids
         }
     )
     r = compute(cfg, None, period, imported=imported)

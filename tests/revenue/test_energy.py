@@ -137,14 +137,18 @@ def test_jump_beyond_nameplate_is_an_error(tmp_path):
         write_rows(
             store,
             [
+                # +100 kWh from 12:00 to 13:00; the 12:00 value may have been reached any
+                # time after the reading before it (core.counter_anomaly: stale registers),
+                # so the limit counts from 07-14 19:00: 18 h x 3 kW = 54 kWh + 50 Wh
                 {
                     "station": "s-hh-1",
                     "device": "s-hh-1-inv",
                     "field": "energy_total_wh",
-                    "local_time": "2026-07-15 13:00",
-                    "value": 1_300_000,
+                    "local_time": t,
+                    "value": v,
                 }
-            ],  # +100 kWh in 1 h at 3 kW
+                for t, v in (("2026-07-14 19:00", 1_199_000), ("2026-07-15 13:00", 1_300_000))
+            ],
         )
     with open_store(cfg, readonly=True) as store:
         r = compute(cfg, store, JULY)
