@@ -20,13 +20,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from collector.modbus.capacity import CAPACITY_SHARE, EndpointLoad, in_turn
+from collector.modbus.checks import modbus_problems
 from collector.modbus.poller import DevicePoller, DeviceSpec, backoff_s
 from collector.modbus.regmap import RegisterMap, load_maps
 from collector.modbus.transport import Endpoint, quiet_pymodbus
 from core.clock import Clock
 from core.config import Config
 from core.config.model import ModbusRtuDevice, ModbusTcpDevice
-from core.problems import Problem, raise_if
+from core.problems import raise_if
 from core.reading import Reading
 
 log = logging.getLogger("collector.modbus")
@@ -123,6 +124,7 @@ class ModbusComponent:
         self.endpoints: dict[str, Endpoint] = {}
         self.pollers: list[DevicePoller] = []
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._stopping = False
         self._buffer: list[Reading] = []
         self._sink: Any = None
         self._metrics: Any = None
@@ -193,10 +195,16 @@ class ModbusComponent:
         )
 
     async def stop(self) -> None:
-        """Cancel pending polls, flush what is buffered, close the connections."""
-        for t in list(self._tasks):
-            t.cancel()
-        if self._tasks:
+        """Cancel pending polls, flush what is buffered, close the connections.
+
+        No poll starts once stopping has begun: a cycle job already submitted when the
+        scheduler paused would otherwise launch polls after the final flush, and their
+        readings would be lost with the buffer.
+        """
+        self._stopping = True
+        while self._tasks:
+            for t in list(self._tasks):
+                t.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.flush()
         for ep in self.endpoints.values():
@@ -261,6 +269,8 @@ class ModbusComponent:
                 self._launch(by_id[d], spacing * j)
 
     def _launch(self, p: DevicePoller, delay_s: float) -> None:
+        if self._stopping:
+            return
         task = asyncio.create_task(self._poll_after(p, delay_s))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -472,26 +482,8 @@ def from_config(config: Config) -> ModbusComponent | None:
     names = {d.map for _, d in config.devices("modbus-tcp", "modbus-rtu")}  # type: ignore[union-attr]
     if not names:
         return None
+    # the same checks as `pvledger check` (maps compile, bus settings possible, unique
+    # addresses): a collector started without a check refuses what check would refuse
+    raise_if(modbus_problems(config), "Modbus devices")
     maps = load_maps(names)
-    raise_if(bus_problems(config), "Modbus devices")
     return ModbusComponent(config, maps)
-
-
-def bus_problems(config: Config) -> list[Problem]:
-    """Devices sharing one serial port must agree on its line settings (one bus, one speed)."""
-    first: dict[str, tuple[str, tuple[object, ...]]] = {}
-    out = []
-    for _, dev in config.devices("modbus-rtu"):
-        assert isinstance(dev, ModbusRtuDevice)
-        line = (dev.baud, dev.parity, dev.stopbits, dev.bytesize)
-        seen = first.setdefault(dev.port, (dev.id, line))
-        if seen[1] != line:
-            out.append(
-                Problem(
-                    f"devices.{dev.id}",
-                    f"serial port {dev.port}: line settings {line} differ from "
-                    f"{seen[0]}'s {seen[1]}",
-                    "give every device on one RS485 bus the same baud, parity, stopbits, bytesize",
-                )
-            )
-    return out

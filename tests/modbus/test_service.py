@@ -106,8 +106,12 @@ def test_dead_device_among_live_ones_keeps_their_interval(tmp_path: Path) -> Non
         store.close()
         return comp, samples, peer, body.decode(), hz, elapsed
 
-    _comp, samples, peer, metrics, hz, elapsed = asyncio.run(run())
+    comp, samples, peer, metrics, hz, elapsed = asyncio.run(run())
     ts = {d: [s.ts_ms for s in samples if s.device == d] for d in ("d1", "d2", "d3")}
+    # every poll that completed, up to the stop, is in the store: none lost at shutdown
+    assert {p.spec.device: p.state.polls for p in comp.pollers} == {
+        d: len(t) for d, t in ts.items()
+    }
     for d in ("d1", "d2"):  # six polls or more at 0.5 s; gaps stay near the interval
         assert len(ts[d]) >= 6, ts
         gaps = [b - a for a, b in zip(ts[d], ts[d][1:], strict=False)]
