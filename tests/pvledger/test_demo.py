@@ -21,6 +21,9 @@ from tests.conftest import ROOT
 from tests.pvledger.html_tables import tables
 from tests.servers import require_binary
 
+#: the demo serves the shipped fleet on its fixed Modbus ports: one demo at a time
+pytestmark = pytest.mark.xdist_group("shipped-fleet-ports")
+
 FAST = ["--speed", "180", "--live-s", "20"]
 
 
