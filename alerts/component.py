@@ -13,15 +13,15 @@ import logging
 import threading
 from typing import Any
 
-from collector.alerts.engine import Engine
-from collector.alerts.notify import build_notifiers
-from collector.alerts.state import AlertDb
+from alerts.engine import Engine
+from alerts.notify import build_notifiers
+from alerts.state import AlertDb
 from core.clock import Clock
 from core.config import Config
 from core.store import open_store
 from core.store.base import Store
 
-log = logging.getLogger("collector.alerts")
+log = logging.getLogger("alerts")
 
 
 def open_engine(config: Config, store: Store, *, county: bool = False) -> Engine:

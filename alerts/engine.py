@@ -21,20 +21,20 @@ from typing import Any
 
 import numpy as np
 
-from collector.alerts import rules
-from collector.alerts.fleet import Fleet
-from collector.alerts.income import lost_fen, rate_yuan_per_kwh
-from collector.alerts.message import build_payload
-from collector.alerts.notify import Notifier
-from collector.alerts.rules import PeerPoint, Point
-from collector.alerts.state import Alert, AlertDb, Event, Finding
+from alerts import rules
+from alerts.fleet import Fleet
+from alerts.income import lost_fen, rate_yuan_per_kwh
+from alerts.message import build_payload
+from alerts.notify import Notifier
+from alerts.rules import PeerPoint, Point
+from alerts.state import Alert, AlertDb, Event, Finding
 from core import solar
 from core.config import Config
 from core.config.alerts import STATION_KINDS
 from core.reading import Quality
 from core.store.base import Store
 
-log = logging.getLogger("collector.alerts")
+log = logging.getLogger("alerts")
 
 FIELDS = ("power_w", "energy_total_wh", "export_wh", "status", "fault_code")
 COUNTERS = ("energy_total_wh", "export_wh")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from collector.alerts.income import yuan
-from collector.alerts.state import Alert
+from alerts.income import yuan
+from alerts.state import Alert
 from core.config import Config
 
 KIND_NAMES = {

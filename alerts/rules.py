@@ -4,7 +4,7 @@ Each kind answers one question ("is this device silent?", "is this inverter at
 zero while its neighbours produce?") and returns a Condition (when it began and
 what was seen) or None. They take plain numbers and tuples — never the store,
 the clock or the config — so tests build their inputs by hand and the engine
-(collector/alerts/engine.py) does the gathering. How long a condition must hold
+(alerts/engine.py) does the gathering. How long a condition must hold
 before it fires is the lifecycle's business, not the rule's.
 """
 

@@ -30,8 +30,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from collector.alerts.engine import Engine  # noqa: E402
-from collector.alerts.state import Alert, AlertDb  # noqa: E402
+from alerts.engine import Engine  # noqa: E402
+from alerts.state import Alert, AlertDb  # noqa: E402
 from core import solar  # noqa: E402
 from core.config import Config, load_config  # noqa: E402
 from core.store import SqliteStore  # noqa: E402

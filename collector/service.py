@@ -64,7 +64,7 @@ class Component(Protocol):
 #: a Component or None when the config has nothing for it.
 COMPONENTS: list[str] = [
     "collector.modbus.component:from_config",
-    "collector.alerts.component:from_config",
+    "alerts.component:from_config",
     "collector.mqtt.ingest:component",
     "collector.forward.forwarder:component",
 ]

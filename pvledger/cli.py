@@ -62,7 +62,7 @@ def setup_logging(verbose: int, quiet: bool) -> None:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         datefmt="%Y-%m-%d %H:%M:%S",
     )
-    for name in ("pvledger", "core", "collector", "revenue"):
+    for name in ("pvledger", "core", "collector", "alerts", "revenue"):
         logging.getLogger(name).setLevel(level)
 
 

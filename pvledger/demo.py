@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from collector.alerts.state import Alert, AlertDb
+from alerts.state import Alert, AlertDb
 from core.config import Config, load_config
 from core.processes import free_port, stop_process, wait_port
 from core.store import open_store

@@ -1,4 +1,4 @@
-"""Notifiers: each sends an event payload (collector/alerts/message.py) to one peer.
+"""Notifiers: each sends an event payload (alerts/message.py) to one peer.
 
 ``build_notifiers(config)`` makes one per entry of config.alerts.notify, named
 "<type>-<index>" (the name keys its pending deliveries in the alert database).
@@ -33,9 +33,9 @@ class Notifier(Protocol):
 
 def build_notifiers(config: Config) -> list[Notifier]:
     """One notifier per config.alerts.notify entry (no network I/O until used)."""
-    from collector.alerts.notify.email import EmailSender
-    from collector.alerts.notify.mqtt import MqttPublisher
-    from collector.alerts.notify.webhook import Webhook
+    from alerts.notify.email import EmailSender
+    from alerts.notify.mqtt import MqttPublisher
+    from alerts.notify.webhook import Webhook
 
     out: list[Notifier] = []
     for i, n in enumerate(config.alerts.notify):

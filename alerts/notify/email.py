@@ -68,7 +68,7 @@ class EmailSender:
 
 def digest_text(db: Any, now_ms: int, config: Config) -> tuple[str, str]:
     """(subject, body) of the daily digest: open alerts, then the last 24 h of events."""
-    from collector.alerts.message import KIND_NAMES, local_time
+    from alerts.message import KIND_NAMES, local_time
 
     zh = config.alerts.language == "zh"
     names = KIND_NAMES[config.alerts.language]

@@ -13,7 +13,7 @@ from typing import Any
 from core.config import Config
 from core.config.alerts import WebhookNotifier
 
-log = logging.getLogger("collector.alerts.webhook")
+log = logging.getLogger("alerts.webhook")
 
 
 class Webhook:

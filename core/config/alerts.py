@@ -1,7 +1,7 @@
-"""Alert rule instances and notifiers as data (collector/alerts holds the rule kinds).
+"""Alert rule instances and notifiers as data (alerts holds the rule kinds).
 
 Every threshold an O&M office may want to tune lives here with its default
-(DOMAIN.md "Alert kinds"); the rule functions in collector/alerts/rules.py only
+(DOMAIN.md "Alert kinds"); the rule functions in alerts/rules.py only
 take numbers. Secrets come through *_env names, never literals.
 """
 

@@ -22,7 +22,7 @@ from core.problems import BadInput, Problem
 from pvledger.commands.common import config_from
 
 if TYPE_CHECKING:
-    from collector.alerts.state import AlertDb
+    from alerts.state import AlertDb
     from core.config import Config
 
 log = logging.getLogger("pvledger.alerts")
@@ -78,14 +78,14 @@ def parse_since(text: str, config: Config, now_ms: int) -> int:
 
 
 def _db(config: Config) -> AlertDb:
-    from collector.alerts.state import AlertDb
+    from alerts.state import AlertDb
 
     return AlertDb(config.resolve(config.alerts.db_path))
 
 
 def run_list(args: argparse.Namespace) -> int:
     """Print alerts as a table or JSON."""
-    from collector.alerts.message import KIND_NAMES, local_time
+    from alerts.message import KIND_NAMES, local_time
 
     config = config_from(args)
     since = parse_since(args.since, config, Clock().now_ms()) if args.since else None
@@ -137,7 +137,7 @@ def run_ack(args: argparse.Namespace) -> int:
 
 def run_watch(args: argparse.Namespace) -> int:
     """Evaluate every alerts.evaluate_every_s until SIGTERM/SIGINT (or once)."""
-    from collector.alerts.component import close_engine, open_engine
+    from alerts.component import close_engine, open_engine
     from core.store import open_store
 
     config = config_from(args)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from collector.alerts.component import from_config
-from collector.alerts.state import AlertDb
+from alerts.component import from_config
+from alerts.state import AlertDb
 from collector.metrics import Metrics
 from collector.service import Service
 from core.clock import ScaledClock

@@ -8,8 +8,8 @@ import asyncio
 import contextlib
 from pathlib import Path
 
-from collector.alerts.component import from_config
-from collector.alerts.state import AlertDb, Finding
+from alerts.component import from_config
+from alerts.state import AlertDb, Finding
 from collector.metrics import Metrics
 from collector.service import Service, build_components, stop_order
 from core import solar

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from collector.alerts.engine import Engine
-from collector.alerts.state import AlertDb
+from alerts.engine import Engine
+from alerts.state import AlertDb
 from core import solar
 from core.config import Config, load_config
 from core.store import SqliteStore

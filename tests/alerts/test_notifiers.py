@@ -11,7 +11,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from collector.alerts.component import close_engine, open_engine
+from alerts.component import close_engine, open_engine
 from tests.alerts.fleet import fill, local_ms, write_config
 from tests.alerts.peers import SmtpServer, WebhookServer
 

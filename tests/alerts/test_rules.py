@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collector.alerts import rules
-from collector.alerts.rules import DayYield, PeerPoint, Point
+from alerts import rules
+from alerts.rules import DayYield, PeerPoint, Point
 
 MIN = 60_000
 T0 = 1_531_195_200_000  # 2018-07-10 04:00 UTC = 12:00 in Ji'an

@@ -21,8 +21,8 @@ from typing import Any
 
 import yaml
 
-from collector.alerts.engine import Engine
-from collector.alerts.state import AlertDb
+from alerts.engine import Engine
+from alerts.state import AlertDb
 from collector.health import HealthServer
 from collector.modbus.capacity import (
     CAPACITY_SHARE,

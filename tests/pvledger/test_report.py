@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from collector.alerts.state import AlertDb, Finding
+from alerts.state import AlertDb, Finding
 from pvledger.demo import alert_rows
 from pvledger.report import AlertRow, ReportData, render_report, yuan
 from tests.pvledger.html_tables import tables
