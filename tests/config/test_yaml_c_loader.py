@@ -186,6 +186,15 @@ def test_alias_expansion_is_bounded(tmp_path: Path) -> None:
     assert last == ["x"] * width
 
 
+def test_many_values_without_aliases_are_bounded_too(tmp_path: Path) -> None:
+    """No alias, so no expansion: the values as written count against MAX_NODES."""
+    (p,) = _refusal(tmp_path, "v: [" + "x," * MAX_NODES + "x]\n").problems
+    assert p.where == "(aliases)" and f"{MAX_NODES:,}" in p.message
+    path = tmp_path / "ok.yaml"
+    path.write_text("v: [" + "x," * (MAX_NODES // 2) + "x]\n", encoding="utf-8")
+    assert len(load_yaml(path)[0].data["v"]) == MAX_NODES // 2 + 1
+
+
 def test_file_past_the_read_limit_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     with path.open("wb") as f:  # sparse: costs no disk
