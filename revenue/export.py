@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
-import zipfile
 from collections import defaultdict
 
 from core.config import Config
@@ -270,72 +268,64 @@ def render(config: Config, r: RunResult, lang: str = "en") -> dict[str, bytes]:
 
 def to_xlsx(config: Config, r: RunResult, t: dict[str, list[dict]], lang: str) -> bytes:
     """The workbook: one sheet per table (yuan formatted), plus 公示 per village."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+    from revenue.xlsx import BOLD, PLAIN, YUAN, Sheet, write_workbook
 
-    wb = Workbook()
-    wb.remove(wb.active)
     head = (lambda c: ZH.get(c, c)) if lang == "zh" else (lambda c: c)
-    bold = Font(bold=True)
-    for name, rows in t.items():
-        ws = wb.create_sheet(SHEETS_ZH.get(name, name) if lang == "zh" else name)
-        if not rows:
-            continue
+
+    def table_rows(rows: list[dict]):
         cols = list(rows[0])
-        ws.append([head(c) for c in cols])
-        for cell in ws[1]:
-            cell.font = bold
+        styles = [YUAN if c.endswith("_yuan") else PLAIN for c in cols]
+        yield [(head(c), BOLD) for c in cols]
         for row in rows:
-            ws.append([_cell(c, row[c]) for c in cols])
-        for j, c in enumerate(cols, start=1):
-            if c.endswith("_yuan"):
-                for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
-                    cell.number_format = "#,##0.00"
-        ws.freeze_panes = "A2"
+            yield [(_cell(c, row[c]), st) for c, st in zip(cols, styles, strict=True)]
+
+    sheets = [
+        Sheet(
+            SHEETS_ZH.get(name, name) if lang == "zh" else name,
+            table_rows(rows) if rows else iter(()),
+            freeze_header=bool(rows),
+        )
+        for name, rows in t.items()
+    ]
     names = config.household_by_id
     vname = {v.id: v.name for v in config.villages}
     by_village: dict[str, list[dict]] = defaultdict(list)
     for row in t["households"]:
         by_village[row["village_id"]].append(row)
-    for v in sorted(set(by_village) | {p.village for p in r.pools}):
-        ws = wb.create_sheet(f"公示-{vname.get(v, v)}"[:31])
-        ws.append([f"{vname.get(v, v)} 光伏扶贫收益 {r.period.id} 公示"])
-        ws.append(["户主", "收入来源", "金额(元)", "标记"])
+    pools_of: dict[str, list] = defaultdict(list)
+    for p in r.pools:
+        pools_of[p.village].append(p)
+
+    def notice_rows(v: str):
+        def num(value) -> tuple[object, int]:  # from row 3 on, numbers are yuan
+            return value, YUAN if isinstance(value, float) else PLAIN
+
+        yield [(f"{vname.get(v, v)} 光伏扶贫收益 {r.period.id} 公示", PLAIN)]
+        yield [(c, PLAIN) for c in ("户主", "收入来源", "金额(元)", "标记")]
         for row in by_village.get(v, []):
             hh = names.get(row["household_id"])
-            ws.append(
-                [
-                    mask_name(hh.name) if hh else row["household_id"],
-                    _sources_yuan(row["sources"]),
-                    _cell("amount_yuan", row["amount_yuan"]),
-                    row["flags"],
-                ]
-            )
-        ws.append([])
-        ws.append(["资金池", "本期金额(元)", "岗位工资(元)", "结余(元)"])
-        for p in r.pools:
-            if p.village == v:
-                ws.append(
-                    [
-                        POOLS_ZH.get(p.pool, p.pool),
-                        _cell("x_yuan", fen_to_yuan_str(p.amount_fen)),
-                        _cell("x_yuan", fen_to_yuan_str(p.paid_fen)),
-                        _cell("x_yuan", fen_to_yuan_str(p.balance_fen)),
-                    ]
-                )
-        for row in ws.iter_rows(min_row=3):
-            for cell in row:
-                if isinstance(cell.value, float):
-                    cell.number_format = "#,##0.00"
-    import datetime as dt
+            yield [
+                num(mask_name(hh.name) if hh else row["household_id"]),
+                num(_sources_yuan(row["sources"])),
+                num(_cell("amount_yuan", row["amount_yuan"])),
+                num(row["flags"]),
+            ]
+        yield []
+        yield [(c, PLAIN) for c in ("资金池", "本期金额(元)", "岗位工资(元)", "结余(元)")]
+        for p in pools_of.get(v, []):
+            yield [
+                num(POOLS_ZH.get(p.pool, p.pool)),
+                *(
+                    num(_cell("x_yuan", fen_to_yuan_str(f)))
+                    for f in (p.amount_fen, p.paid_fen, p.balance_fen)
+                ),
+            ]
 
-    fixed = dt.datetime(2000, 1, 1)
-    wb.properties.created = fixed
-    wb.properties.modified = fixed
-    wb.properties.creator = "pvledger"
-    buf = io.BytesIO()
-    wb.save(buf)
-    return _normalise_zip(buf.getvalue())
+    sheets += [
+        Sheet(f"公示-{vname.get(v, v)}"[:31], notice_rows(v))
+        for v in sorted(set(by_village) | set(pools_of))
+    ]
+    return write_workbook(sheets)
 
 
 def _cell(col: str, value):
@@ -343,22 +333,3 @@ def _cell(col: str, value):
     if col.endswith("_yuan") and value not in ("", None):
         return float(value)
     return value
-
-
-def _normalise_zip(data: bytes) -> bytes:
-    """Rewrite the xlsx zip with fixed timestamps so equal inputs give equal bytes."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            zi.external_attr = 0o644 << 16
-            body = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                # openpyxl stamps "modified" with the wall clock on save
-                body = re.sub(
-                    rb"(<dcterms:modified[^>]*>)[^<]*(<)", rb"\g<1>2000-01-01T00:00:00Z\2", body
-                )
-            dst.writestr(zi, body)
-    return out.getvalue()
