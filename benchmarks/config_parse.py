@@ -6,9 +6,11 @@ Each figure is the median of --runs fresh processes (wall and CPU of the child),
 beside the anchor `python -c pass` measured in the same run, with the load average.
 --before TREE times another source tree the same way, interleaved run by run
 (e.g. `git archive <commit> | tar -x -C TREE`), so before and after share the
-machine's load. load_config is timed inside the process (imports excluded); the
-check is the whole command as a user runs it. Every child must succeed (the check
-exits 0 on the shipped config), so a broken tree cannot pass for a fast one.
+machine's load. load_yaml (the YAML part: parse, lines, bounds) and load_config
+(all of it) are timed inside the process, imports excluded; the check is the
+whole command as a user runs it. Every child must succeed (the check exits 0 on
+the shipped config) and both trees must read the same fleet, so a broken tree
+cannot pass for a fast one.
 """
 
 from __future__ import annotations
@@ -23,6 +25,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: the YAML part alone: parse, lines, duplicate keys and the hostile-input bounds
+YAML = (
+    "import time\n"
+    "from pathlib import Path\n"
+    "from core.config.yamlsrc import load_yaml\n"
+    "t, c = time.perf_counter(), time.process_time()\n"
+    "src, problems = load_yaml(Path('config.yaml'))\n"
+    "assert not problems and src.data['stations']\n"
+    "print(time.perf_counter() - t, time.process_time() - c)\n"
+)
 LOAD = (
     "import time\n"
     "from core.config import load_config\n"
@@ -73,6 +85,8 @@ def main() -> None:
         loads.append(os.getloadavg()[0])
         note("python -c pass", *child(ROOT, "pass")[:2])
         for label, tree in trees.items():
+            w, c = child(tree, YAML)[2].split()
+            note(f"load_yaml{label}", float(w), float(c))
             w, c, n = child(tree, LOAD)[2].split()
             devices.add(int(n))
             note(f"load_config{label}", float(w), float(c))
@@ -90,7 +104,7 @@ def main() -> None:
             f" {med_c[key] * 1e3:8.0f} {med_c[key] / anchor_c:8.1f}"
         )
     if args.before is not None:
-        for what in ("load_config", "pvledger check"):
+        for what in ("load_yaml", "load_config", "pvledger check"):
             b, a = f"{what} before", f"{what} after"
             print(
                 f"{what}: {med_w[b] / med_w[a]:.1f}x faster (wall), "
