@@ -51,6 +51,8 @@ def counter_anomalies(
 ) -> list[Anomaly]:
     """Every anomalous step of a counter [Wh] over readings (ts_ms, value) sorted by time."""
     out: list[Anomaly] = []
+    # a float bound far from the limit decides at once; near it the exact one decides
+    rough_wh_per_ms = capacity_w * float(jump_factor) / _H_MS
     before_run_ms: int | None = None  # last reading before the current run of equal values
     for (t0, v0), (t1, v1) in itertools.pairwise(points):
         if before_run_ms is None:
@@ -61,7 +63,7 @@ def counter_anomalies(
             before_run_ms = t0
         if rise < 0:
             out.append(Anomaly(BACKWARDS, t0, int(v0), t1, int(v1)))
-        elif rise > 0:
+        elif rise > 0 and rise > 0.999 * (rough_wh_per_ms * elapsed + SLACK_WH):
             limit = max_rise_wh(capacity_w, elapsed, jump_factor)
             if rise > limit:
                 out.append(Anomaly(JUMP, t0, int(v0), t1, int(v1), limit))

@@ -114,11 +114,16 @@ def anomalies(
     """Backward steps and jumps beyond nameplate x time between readings around [lo, hi]."""
     i = max(bisect.bisect_left(points, (lo_ms, -(2**63))) - 1, 0)
     j = min(bisect.bisect_right(points, (hi_ms, 2**63)) + 1, len(points))
+    # the steps of points[i:j], judged with the run of equal values before them (a step's
+    # hours may reach back over a stale register) and the reading before that run
+    k = i
+    while k > 0 and points[k - 1][1] == points[k][1]:
+        k -= 1
+    k = max(k - 1, 0)
+    first_ts = points[i][0] if i < len(points) else 0
     out = []
-    # the whole series, so a step's hours may reach back over a run of stale values
-    lo_ts, hi_ts = (points[i][0], points[j - 1][0]) if i < j else (0, -1)
-    for a in counter_anomalies(points, capacity_w, jump_factor):
-        if a.from_ts_ms < lo_ts or a.to_ts_ms > hi_ts:
+    for a in counter_anomalies(points[k:j], capacity_w, jump_factor):
+        if a.from_ts_ms < first_ts:
             continue
         if a.kind == BACKWARDS:
             out.append(
@@ -181,6 +186,7 @@ class EnergyReader:
         self.imported = imported or ImportedMeter()
         self.gap_ms = int(self.settings.gap_limit_h * _H_MS)
         self._points: dict[tuple[str, str, str], list[CounterPoint]] = {}
+        self._judged: dict[tuple, tuple[list[str], Boundary | str, Boundary | str]] = {}
         if store is not None:
             tz = config.site.tz
             pad = math.ceil(self.gap_ms / DAY_MS) + 1
@@ -188,6 +194,26 @@ class EnergyReader:
             hi = day_of_ms(end_ms + pad * DAY_MS, tz)
             rows = store.daily(fields=["export_wh", "energy_total_wh"], start_day=lo, end_day=hi)
             self._points = series_points(rows)
+
+    def _judge(
+        self, station: Station, label: str, pts: list[CounterPoint], lo: int, hi: int
+    ) -> tuple[list[str], Boundary | str, Boundary | str]:
+        """Anomalies and both boundary values of one counter over [lo, hi), once per run
+        (the energy line and the reconciliation read the same counters)."""
+        key = (station.id, label, id(pts), lo, hi)
+        got = self._judged.get(key)
+        if got is None:
+            errs = anomalies(
+                pts,
+                lo,
+                hi,
+                station.capacity_kw * 1000,
+                self.settings.jump_factor,
+                f"{label} counter",
+            )
+            got = errs, boundary(pts, lo, self.gap_ms), boundary(pts, hi, self.gap_ms)
+            self._judged[key] = got
+        return got
 
     # -- sources -------------------------------------------------------------
     def _counter(
@@ -205,15 +231,8 @@ class EnergyReader:
         total = start_sum = end_sum = 0
         quals = []
         for label, pts in series:
-            errors += anomalies(
-                pts,
-                lo,
-                hi,
-                station.capacity_kw * 1000,
-                self.settings.jump_factor,
-                f"{label} counter",
-            )
-            a, b = boundary(pts, lo, self.gap_ms), boundary(pts, hi, self.gap_ms)
+            errs, a, b = self._judge(station, label, pts, lo, hi)
+            errors += errs
             for x in (a, b):
                 if isinstance(x, str) and not errors:
                     return _Try(note=f"{source} {label}: {x}")

@@ -61,23 +61,29 @@ _COLS = [_col(i) for i in range(64)]
 
 
 def _text(s: str) -> str:
-    return escape(_ILLEGAL.sub("", s))
+    if not s.isprintable():
+        s = _ILLEGAL.sub("", s)
+    if "&" in s or "<" in s or ">" in s:
+        s = escape(s)
+    return s
 
 
 def _row_xml(n: int, cells: Iterable[Cell]) -> str:
     parts = [f'<row r="{n}">']
+    add = parts.append
     for j, (v, style) in enumerate(cells):
         if v is None or v == "":
             continue
         ref = f"{_COLS[j] if j < 64 else _col(j)}{n}"
         s = f' s="{style}"' if style else ""
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            text = str(v)
-            space = ' xml:space="preserve"' if text != text.strip() else ""
-            parts.append(f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{_text(text)}</t></is></c>')
-        else:
-            parts.append(f'<c r="{ref}"{s}><v>{v!r}</v></c>')
-    parts.append("</row>")
+        t = type(v)
+        if t is int or t is float:
+            add(f'<c r="{ref}"{s}><v>{v!r}</v></c>')
+            continue
+        text = str(v)
+        space = ' xml:space="preserve"' if text != text.strip() else ""
+        add(f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{_text(text)}</t></is></c>')
+    add("</row>")
     return "".join(parts)
 
 
