@@ -4,7 +4,7 @@ A synthetic registry the size of the programme: ~4.15 M households, of which ~62
 3 kW household station and ~40 % hold shares in 100-share cooperatives (so many are in
 two schemes), plus 86,000 village stations. One month of daily counter values (the
 store's daily roll-up: the counter at each local midnight) goes through the whole rule
-set with the numpy kernels of revenue/vector.py: boundary energy and counter checks,
+set with the numpy kernels of benchmarks/revenue_vector.py: boundary energy and counter checks,
 tariff components, withholdings, cooperative deductions and per-share lines with the
 overshoot rule, village deductions, pools and posts, household totals, the mandatory
 checks and the inputs hash. Beside it, the plain per-line Decimal path (revenue/money.py
@@ -30,6 +30,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import revenue_vector as vx  # benchmarks/: the numpy kernels serve no payout run
+
 from core.config.allocation import (
     CooperativeRule,
     Deduction,
@@ -41,7 +43,6 @@ from core.config.allocation import (
 )
 from core.config.model import Cooperative, Member
 from revenue import allocate as al
-from revenue import vector as vx
 from revenue.money import energy_amount_fen
 
 COAL = Decimal("0.4143")

@@ -1,4 +1,9 @@
-"""The same money rules over numpy int64 arrays, for national-scale runs from daily energy.
+"""The same money rules over numpy int64 arrays: a benchmark of national-scale arithmetic only.
+
+Not used by any payout run: a province of 60,000 stations spends well under a second in
+the Decimal money path (docs/benchmarks.md "A province's payout run"), so payout runs keep
+the one Decimal implementation (revenue/money.py) and these kernels stay with the
+benchmark that measures them (benchmarks/revenue_national.py).
 
 Every function here matches its Decimal twin in revenue/money.py exactly (tests compare
 them line by line): integer arithmetic only, ROUND_HALF_UP as ``(2n + d) // 2d`` on
