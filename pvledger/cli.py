@@ -13,7 +13,6 @@ import sys
 from collections.abc import Sequence
 
 from core.problems import BadInput
-from core.store.base import StoreError
 from pvledger.commands import COMMANDS
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
@@ -66,6 +65,13 @@ def setup_logging(verbose: int, quiet: bool) -> None:
         logging.getLogger(name).setLevel(level)
 
 
+def _store_error() -> type[Exception]:
+    """The store's failure class (its module is imported only when it is needed)."""
+    from core.store.base import StoreError
+
+    return StoreError
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     parser = build_parser()
@@ -79,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BadInput as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_BAD_INPUT
-    except StoreError as exc:
+    except _store_error() as exc:  # imported only when something failed
         log.error("%s", exc)
         return EXIT_FAILURE
     except KeyboardInterrupt:

@@ -10,7 +10,6 @@ touching the network.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -153,6 +152,8 @@ async def _once(comp: ModbusComponent, sink) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Dispatch on --plan / --once / service."""
+    import asyncio
+
     from collector.health import HealthServer
     from collector.modbus.component import from_config
 

@@ -14,7 +14,6 @@ Exit codes: 0 a map fits; 1 no map fits (or the device does not answer at all);
 from __future__ import annotations
 
 import argparse
-import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -172,4 +171,6 @@ async def _run(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Probe the device; 0 when a map fits, 1 when none does."""
+    import asyncio
+
     return asyncio.run(_run(args))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import time
 from pathlib import Path
@@ -45,6 +44,8 @@ def _start_ms(text: str | None) -> int | None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGTERM/SIGINT, or backfill and exit."""
+    import asyncio
+
     from core.problems import raise_if
     from simulator.checks import simulate_problems
     from simulator.fleet import DEFAULT_SEED
