@@ -1,12 +1,15 @@
-"""The fleet as the alert rules see it: who produces, how big, whose peers, which gateway."""
+"""The fleet as the alert kinds see it: who produces, how big, whose peers, which gateway,
+and which rule instance applies where."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
 
+from alerts.signals import Condition
+from alerts.state import Finding
 from core.config import Config
-from core.config.alerts import Rule
+from core.config.alerts import RuleBase
 from core.config.model import Station
 
 #: devices whose output counts (meters only count for comm_lost and counter_anomaly)
@@ -31,8 +34,8 @@ class DeviceInfo:
     polled: bool = False
 
 
-class Fleet:
-    """Indexes over the config for the engine (built once per config)."""
+class FleetIndex:
+    """Indexes over the config for the engine and the kinds (built once per config)."""
 
     def __init__(self, config: Config):
         self.config = config
@@ -90,8 +93,9 @@ class Fleet:
         v = self.config.village_by_id.get(s.village)
         return (v.gateway if v else None) or self.config.site.gateway
 
-    def rule(self, kind: str, station: str | None = None) -> Rule | None:
-        """The rule of a kind that applies to a station (a station-limited rule first)."""
+    def rule(self, kind: str, station: str | None = None) -> RuleBase | None:
+        """The rule of a kind that applies to a station (a station-limited rule first);
+        without a station, the fleet-wide rule."""
         fleet_wide = None
         for r in self.config.alerts.rules:
             if r.kind != kind:
@@ -102,6 +106,41 @@ class Fleet:
                 return r
         return fleet_wide
 
-    def kinds(self) -> set[str]:
-        """Every kind with at least one rule."""
-        return {r.kind for r in self.config.alerts.rules}
+    def applies(self, rule: RuleBase, station: str | None = None) -> bool:
+        """True when rule is the one of its kind for station (None: the fleet-wide one)."""
+        return self.rule(rule.kind, station) is rule
+
+    def rules(self) -> list[RuleBase]:
+        """Every configured rule, in config order."""
+        return list(self.config.alerts.rules)
+
+    def finding(
+        self,
+        kind: str,
+        subject: str,
+        cond: Condition,
+        for_s: float,
+        *,
+        hold: bool = False,
+        station: str | None = None,
+        device: str | None = None,
+        village: str | None = None,
+        gateway: str | None = None,
+    ) -> Finding:
+        """A Finding for the lifecycle; a station's village and gateway filled in."""
+        if station and not village:
+            village = self.stations[station].village
+        if station and not gateway:
+            gateway = self.station_gateway(station)
+        return Finding(
+            kind,
+            subject,
+            cond.since_ms,
+            for_s,
+            dict(cond.seen),
+            station,
+            village,
+            device,
+            gateway,
+            suppressed=hold,
+        )

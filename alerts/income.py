@@ -1,7 +1,8 @@
-"""Estimated income lost: expected energy × the station's tariff rate, exact to the fen.
+"""The rate a station earns per kWh, exact to the fen (alerts/loss.py prices lost energy).
 
 An estimate for the alert message, not a statement: the revenue module owns the
-money that is paid. Tariff choice and rounding come from core, as in revenue.
+money that is paid. Tariff choice, the subsidy-catalogue rule and rounding come from
+core, as in revenue.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from core.catalogue import earns
 from core.config.model import Station
 from core.config.tariffs import Tariff, tariffs_for
 from core.money import energy_amount_fen as lost_fen
@@ -32,7 +34,4 @@ def rate_yuan_per_kwh(station: Station, tariffs: tuple[Tariff, ...], day: dt.dat
         return Decimal(0)
     t = cands[0]
     rates = t.rates()
-    subsidy = {c.name for c in t.components if c.subsidy}
-    return sum(
-        (r for n, r in rates.items() if station.subsidy_catalogue or n not in subsidy), Decimal(0)
-    )
+    return sum((rates[c.name] for c in t.components if earns(station, c)), Decimal(0))

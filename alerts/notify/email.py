@@ -68,10 +68,10 @@ class EmailSender:
 
 def digest_text(db: Any, now_ms: int, config: Config) -> tuple[str, str]:
     """(subject, body) of the daily digest: open alerts, then the last 24 h of events."""
-    from alerts.message import KIND_NAMES, local_time
+    from alerts.message import kind_name, local_time
 
     zh = config.alerts.language == "zh"
-    names = KIND_NAMES[config.alerts.language]
+    lang = config.alerts.language
     open_alerts = [a for a in db.open_alerts() if a.state == "firing"]
     events = [e for e in db.events(since_ms=now_ms - 86_400_000) if e.event != "ack"]
     day = local_time(now_ms, config)[:10]
@@ -84,7 +84,7 @@ def digest_text(db: Any, now_ms: int, config: Config) -> tuple[str, str]:
     for a in open_alerts:
         ack = ("已确认" if zh else "acked") if a.acked_ms else ("未确认" if zh else "not acked")
         lines.append(
-            f"  #{a.id} {names.get(a.kind, a.kind)} {a.station or a.village or a.subject}"
+            f"  #{a.id} {kind_name(a.kind, lang)} {a.station or a.village or a.subject}"
             f" {'自' if zh else 'since'} {local_time(a.since_ms, config)} ({ack})"
         )
     if not open_alerts:

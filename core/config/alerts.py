@@ -1,67 +1,108 @@
-"""Alert rule instances and notifiers as data (alerts holds the rule kinds).
+"""Alert rule instances and notifiers as data; each alert kind declares its own rule model.
 
-Every threshold an O&M office may want to tune lives here with its default
-(DOMAIN.md "Alert kinds"); the rule functions in alerts/rules.py only
-take numbers. Secrets come through *_env names, never literals.
+An alert kind is one module, ``alerts/kinds/<kind>.py``: its rule model (a RuleBase
+subclass whose ``kind`` is the Literal of its name, its thresholds as fields with their
+defaults, DOMAIN.md "Alert kinds"), its evaluation, traits and texts. ``alerts.rules``
+is a discriminated union of those models on ``kind``, so a threshold another kind uses
+(``jump_factor`` on a ``no_output`` rule) is refused at load with its key path, and an
+unknown kind is refused naming the known ones.
+
+Why the models are found by name. core must not import alerts (alerts -> core, never
+back), yet the loader must validate with models the kinds declare. So core names the
+registry as a string, ``RULE_MODELS`` (like collector/service.py COMPONENTS), and
+imports it only when a config has alert rules: the static import graph stays one way
+(core has no ``import alerts``), a config without rules never loads the alerts package,
+and the kind modules use only core (RuleBase and the threshold types below), so
+loading them pulls in nothing heavy. The registry finds the kinds by listing the
+``alerts/kinds`` folder, so a new kind is one file, with no line to add here.
+Secrets come through *_env names, never literals.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Annotated, Literal
+import functools
+import importlib
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import (
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from core.config.types import EnvName, Identifier, PercentStr, Section
 
-RuleKind = Literal[
-    "comm_lost",
-    "no_output",
-    "low_performance",
-    "device_fault",
-    "counter_anomaly",
-    "village_outage",
-    "gateway_silent",
-]
+#: "module:function" returning {kind: rule model} (alerts/kinds/__init__.py); imported
+#: by name, only when a config has rules (see the module docstring)
+RULE_MODELS = "alerts.kinds:rule_models"
 
-#: station-level kinds a village_outage suppresses for the stations of its village
-STATION_KINDS = ("comm_lost", "no_output", "low_performance", "device_fault")
+#: thresholds several kinds take (each kind gives its own default)
+Seconds = Annotated[float, Field(ge=0)]
+#: a margin after sunrise / before sunset [s], at most 6 h
+MarginS = Annotated[float, Field(ge=0, le=6 * 3600)]
+Share = PercentStr
 
 
-class Rule(Section):
-    """One rule instance: a kind and its thresholds (unused thresholds are ignored)."""
+class RuleBase(Section):
+    """What every rule has: its kind, how long it must hold, its hysteresis, its stations.
 
-    kind: RuleKind
+    A kind's model adds its thresholds; keys that are not fields of the kind's model
+    are refused (Section forbids extras).
+    """
+
+    kind: str
     #: how long the condition must hold before the alert fires [s]
-    for_s: float = Field(default=1800, ge=0)
-    #: comm_lost: wait at least this many poll intervals of the device (slow pollers) [-]
-    poll_multiple: float = Field(default=3, ge=1)
-    #: comm_lost / gateway_silent: count silence only while the sun is up (loggers and
-    #: inverters sleep at night, and a night-time polling plan polls rarely)
-    daylight_only: bool = True
-    #: no_output / village_outage: power at or below this share of capacity counts as zero
-    zero_power_share: PercentStr = Decimal("1")
-    #: no_output / village_outage / device_fault: only inside sunrise + margin .. sunset -
-    #: margin; comm_lost / gateway_silent (daylight_only): silence counts from sunrise +
-    #: margin until sunset [s]
-    window_margin_s: float = Field(default=3600, ge=0, le=6 * 3600)
-    #: no_output: village peers must produce at least this share of their clear-sky
-    #: expectation (kWp-normalised); village_outage: the other villages must
-    peer_min_share: PercentStr = Decimal("20")
-    #: no_output without peers / village_outage: clear-sky output must be at least this
-    #: share of nameplate, so dawn, dusk and winter lows never count
-    clear_sky_min_share: PercentStr = Decimal("30")
-    #: low_performance: share of the village peer median, and consecutive days
-    peer_median_share: PercentStr = Decimal("60")
-    days: int = Field(default=3, ge=1, le=31)
-    #: low_performance: days when the peer median is below this are too dull to judge
-    #: (skipped, they neither count nor break a run) [kWh/kWp]
-    min_day_kwh_per_kwp: float = Field(default=1.0, ge=0)
-    #: counter_anomaly: a rise above nameplate × time × this factor is a jump [-]
-    jump_factor: float = Field(default=1.5, ge=1)
+    for_s: Seconds = 1800
     #: resolve only after the condition has been clear this long (hysteresis) [s]
-    clear_s: float = Field(default=600, ge=0)
+    clear_s: Seconds = 600
     stations: list[Identifier] | None = None  # None = every station
+
+
+@functools.cache
+def rule_models() -> Mapping[str, type[RuleBase]]:
+    """kind -> rule model, from the alerts registry (imported on first use)."""
+    module, _, name = RULE_MODELS.partition(":")
+    models = getattr(importlib.import_module(module), name)()
+    for kind, cls in models.items():
+        if not (isinstance(cls, type) and issubclass(cls, RuleBase)):
+            raise TypeError(f"the rule model of {kind!r} is not a RuleBase subclass")
+    return dict(models)
+
+
+@functools.cache
+def _rules_adapter() -> TypeAdapter[list[RuleBase]]:
+    members = tuple(rule_models().values())
+    one = Annotated[Union[members], Field(discriminator="kind")]  # noqa: UP007
+    return TypeAdapter(list[one])  # type: ignore[valid-type]
+
+
+def _without_kind_tag(exc: ValidationError) -> ValidationError:
+    """The errors with the union member's name taken out of their location.
+
+    pydantic names the member (``rules[0].no_output.jump_factor``); the user wrote
+    ``rules[0].jump_factor``.
+    """
+    kinds = rule_models()
+    errors: list[Any] = []
+    for err in exc.errors():
+        loc, kind = err["loc"], None
+        if len(loc) > 1 and loc[1] in kinds:
+            loc, kind = (loc[0], *loc[2:]), str(loc[1])
+        item = {"type": err["type"], "loc": loc, "input": err["input"]}
+        if "ctx" in err:
+            item["ctx"] = err["ctx"]
+        if err["type"] == "extra_forbidden" and kind is not None and len(loc) == 2:
+            owners = sorted(k for k, m in kinds.items() if loc[1] in m.model_fields)
+            if owners:  # a threshold of another kind: say whose
+                msg = f"{loc[1]} is not a threshold of {kind}; {', '.join(owners)} takes it"
+                item["type"] = PydanticCustomError("extra_forbidden", msg)
+        errors.append(item)
+    return ValidationError.from_exception_data(exc.title, errors)
 
 
 class WebhookNotifier(Section):
@@ -142,7 +183,7 @@ Notifier = Annotated[WebhookNotifier | MqttNotifier | EmailNotifier, Field(discr
 class Alerts(Section):
     """Rules, notifiers, language and the re-notification period."""
 
-    rules: list[Rule] = Field(default_factory=list)
+    rules: list[RuleBase] = Field(default_factory=list)
     notify: list[Notifier] = Field(default_factory=list)
     language: Literal["zh", "en"] = "zh"
     #: remind about firing alerts nobody acknowledged, this often [s]
@@ -151,6 +192,17 @@ class Alerts(Section):
     evaluate_every_s: float = Field(default=300, gt=0)
     #: alert lifecycle and history (SQLite), relative to config.yaml
     db_path: str = "data/alerts.db"
+
+    @field_validator("rules", mode="wrap")
+    @classmethod
+    def _rules_by_kind(cls, v: Any, handler: ValidatorFunctionWrapHandler) -> list[RuleBase]:
+        # each rule through its kind's model; the registry is imported only here
+        if isinstance(v, list) and v and not all(isinstance(r, RuleBase) for r in v):
+            try:
+                v = _rules_adapter().validate_python(v)
+            except ValidationError as exc:
+                raise _without_kind_tag(exc) from None
+        return handler(v)
 
     @model_validator(mode="after")
     def _one_rule_per_kind(self) -> Alerts:

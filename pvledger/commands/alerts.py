@@ -85,7 +85,7 @@ def _db(config: Config) -> AlertDb:
 
 def run_list(args: argparse.Namespace) -> int:
     """Print alerts as a table or JSON."""
-    from alerts.message import KIND_NAMES, local_time
+    from alerts.message import kind_name, local_time
 
     config = config_from(args)
     since = parse_since(args.since, config, Clock().now_ms()) if args.since else None
@@ -97,7 +97,7 @@ def run_list(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps([a.as_dict() for a in alerts], ensure_ascii=False, indent=1))
         return 0
-    names = KIND_NAMES[config.alerts.language]
+    lang = config.alerts.language
     head = (
         f"{'ID':>5}  {'STATE':<8} {'KIND':<16} {'SUBJECT':<18} {'SINCE':<16} {'RESOLVED':<16} ACK"
     )
@@ -113,7 +113,7 @@ def run_list(args: argparse.Namespace) -> int:
     else:
         print(
             f"{len(alerts)} alerts; kinds: "
-            + ", ".join(f"{k}={names.get(k, k)}" for k in sorted({a.kind for a in alerts}))
+            + ", ".join(f"{k}={kind_name(k, lang)}" for k in sorted({a.kind for a in alerts}))
         )
     return 0
 

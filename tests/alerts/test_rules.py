@@ -1,9 +1,12 @@
-"""Rule kinds as pure functions over hand-built readings (no store, no clock)."""
+"""The kinds' conditions and the shared signals as pure functions over hand-built readings
+(no store, no clock)."""
 
 from __future__ import annotations
 
-from alerts import rules
-from alerts.rules import DayYield, PeerPoint, Point
+from alerts import signals
+from alerts.kinds import counter_anomaly, low_performance, no_output, village_outage
+from alerts.kinds.low_performance import DayYield
+from alerts.signals import PeerPoint, Sample
 
 MIN = 60_000
 T0 = 1_531_195_200_000  # 2018-07-10 04:00 UTC = 12:00 in Ji'an
@@ -11,7 +14,7 @@ WINDOW = (T0 - 4 * 3600_000, T0 + 4 * 3600_000)
 
 
 def series(values, start=T0 - 119 * MIN, step=MIN):
-    return [Point(start + i * step, float(v)) for i, v in enumerate(values)]
+    return [Sample(start + i * step, float(v)) for i, v in enumerate(values)]
 
 
 def peers(share, n=3, start=T0 - 119 * MIN, count=120, expected=2000.0):
@@ -21,8 +24,8 @@ def peers(share, n=3, start=T0 - 119 * MIN, count=120, expected=2000.0):
     }
 
 
-def no_output(power, peer_share=0.8, now=T0, window=WINDOW, clear=0.7, peer_map=None):
-    return rules.no_output(
+def at_zero(power, peer_share=0.8, now=T0, window=WINDOW, clear=0.7, peer_map=None):
+    return no_output.condition(
         power,
         now_ms=now,
         zero_w=30,
@@ -36,29 +39,29 @@ def no_output(power, peer_share=0.8, now=T0, window=WINDOW, clear=0.7, peer_map=
 
 
 def test_comm_lost_counts_silence_beyond_grace_only():
-    assert rules.comm_lost(T0 - 60_000, T0, grace_s=180) is None
-    c = rules.comm_lost(T0 - 3600_000, T0, grace_s=180)
+    assert signals.silence(T0 - 60_000, T0, grace_s=180) is None
+    c = signals.silence(T0 - 3600_000, T0, grace_s=180)
     assert c is not None and c.since_ms == T0 - 3600_000 and c.seen["silent_s"] == 3600
 
 
 def test_comm_lost_daylight_only_counts_from_sunrise():
     sunrise = T0 - 5 * 3600_000
-    c = rules.comm_lost(T0 - 20 * 3600_000, T0, 180, count_from_ms=sunrise)
+    c = signals.silence(T0 - 20 * 3600_000, T0, 180, count_from_ms=sunrise)
     assert c is not None and c.since_ms == sunrise
     # silent since last night but the sun rose two minutes ago: not yet
     assert (
-        rules.comm_lost(T0 - 20 * 3600_000, sunrise + 2 * MIN, 180, count_from_ms=sunrise) is None
+        signals.silence(T0 - 20 * 3600_000, sunrise + 2 * MIN, 180, count_from_ms=sunrise) is None
     )
     # never heard of at all: silent since sunrise
-    assert rules.comm_lost(None, T0, 180, count_from_ms=sunrise).since_ms == sunrise
-    assert rules.comm_lost(None, T0, 180) is None
+    assert signals.silence(None, T0, 180, count_from_ms=sunrise).since_ms == sunrise
+    assert signals.silence(None, T0, 180) is None
 
 
 def test_comm_lost_of_a_polled_device_counts_only_its_failed_requests():
     last_good = T0 - 3600_000
 
     def lost(failed, **kw):
-        return rules.comm_lost(last_good, T0, 180, polled=True, failed_ms=failed, **kw)
+        return signals.silence(last_good, T0, 180, polled=True, failed_ms=failed, **kw)
 
     # an hour without a reading but no request failed: its polls were only late
     assert lost([]) is None
@@ -77,26 +80,26 @@ def test_comm_lost_of_a_polled_device_counts_only_its_failed_requests():
     # never answered since sunrise, failing ever since: lost since the first failure
     sunrise = T0 - 5 * 3600_000
     fails = [sunrise - 30 * MIN + i * 10 * MIN for i in range(40)]
-    c = rules.comm_lost(None, T0, 180, count_from_ms=sunrise, polled=True, failed_ms=fails)
+    c = signals.silence(None, T0, 180, count_from_ms=sunrise, polled=True, failed_ms=fails)
     assert c is not None and c.since_ms == min(t for t in fails if t > sunrise)
     # failures only before sunrise (at night): they do not count today
     night = [t for t in fails if t < sunrise]
-    at_night = rules.comm_lost(None, T0, 180, count_from_ms=sunrise, polled=True, failed_ms=night)
+    at_night = signals.silence(None, T0, 180, count_from_ms=sunrise, polled=True, failed_ms=night)
     assert at_night is None
 
 
 def test_zero_run_and_flat_counter():
     pts = series([500] * 40 + [0] * 80)
-    assert rules.zero_run_start(pts, 30) == pts[40].ts_ms
-    assert rules.zero_run_start(series([0] * 10 + [400]), 30) is None
+    assert signals.zero_run_start(pts, 30) == pts[40].ts_ms
+    assert signals.zero_run_start(series([0] * 10 + [400]), 30) is None
     e = series([100, 200, 300, 300, 300])
-    assert rules.flat_run_start(e) == e[2].ts_ms
-    assert rules.flat_run_start(series([100, 200])) is None
+    assert signals.flat_run_start(e) == e[2].ts_ms
+    assert signals.flat_run_start(series([100, 200])) is None
 
 
 def test_no_output_fires_when_peers_produce():
     pts = series([1500] * 30 + [0] * 90)
-    c = no_output(pts)
+    c = at_zero(pts)
     assert c is not None
     assert c.since_ms == pts[30].ts_ms
     assert c.seen["peer_share_pct"] == 80
@@ -105,22 +108,22 @@ def test_no_output_fires_when_peers_produce():
 def test_no_output_quiet_in_uniform_cloud_and_at_night():
     pts = series([0] * 120)
     # peers at 10 % of their clear-sky expectation: heavy overcast, not a stop
-    assert no_output(pts, peer_share=0.10) is None
+    assert at_zero(pts, peer_share=0.10) is None
     # outside sunrise+1h .. sunset-1h
-    assert no_output(pts, window=(T0 + 3600_000, T0 + 7200_000)) is None
+    assert at_zero(pts, window=(T0 + 3600_000, T0 + 7200_000)) is None
     # producing, just dim: not zero
-    assert no_output(series([90] * 120), peer_share=0.05) is None
+    assert at_zero(series([90] * 120), peer_share=0.05) is None
 
 
 def test_no_output_needs_fresh_readings():
     pts = series([0] * 60)  # stops 60 min before now: the device is silent, not at zero
-    assert no_output(pts) is None
+    assert at_zero(pts) is None
 
 
 def test_no_output_without_peers_uses_clear_sky():
     pts = series([0] * 120)
-    assert no_output(pts, peer_map={}, clear=0.7) is not None
-    assert no_output(pts, peer_map={}, clear=0.2) is None
+    assert at_zero(pts, peer_map={}, clear=0.7) is not None
+    assert at_zero(pts, peer_map={}, clear=0.2) is None
 
 
 def test_peer_share_is_the_median_of_energy_weighted_shares():
@@ -129,47 +132,49 @@ def test_peer_share_is_the_median_of_energy_weighted_shares():
         "b": [PeerPoint(T0, 800, 1000)],  # 0.8
         "c": [PeerPoint(T0, 500, 1000)],  # 0.5
     }
-    assert rules.peer_share(p, T0, T0 + MIN) == 0.5
-    assert rules.peer_share(p, T0 + 5 * MIN, T0 + 9 * MIN) is None
+    assert signals.peer_share(p, T0, T0 + MIN) == 0.5
+    assert signals.peer_share(p, T0 + 5 * MIN, T0 + 9 * MIN) is None
 
 
 def test_low_performance_three_judged_days():
     day = 86_400_000
     low = [DayYield(T0 + i * day, 2.0, 4.5) for i in range(3)]
-    c = rules.low_performance(low, share=0.6, n_days=3, min_peer_kwh_per_kwp=1.0)
+    c = low_performance.condition(low, share=0.6, n_days=3, min_peer_kwh_per_kwp=1.0)
     assert c is not None and c.since_ms == T0 and c.seen["days"] == 3
     # an OK day in between breaks the run
     mixed = [low[0], DayYield(T0 + 1 * day, 4.0, 4.5), low[2]]
-    assert rules.low_performance(mixed, share=0.6, n_days=3, min_peer_kwh_per_kwp=1.0) is None
+    assert low_performance.condition(mixed, share=0.6, n_days=3, min_peer_kwh_per_kwp=1.0) is None
     # a dull rainy day is skipped: neither counts nor breaks
     rainy = [low[0], DayYield(T0 + day, 0.1, 0.5), low[1], low[2]]
-    c = rules.low_performance(rainy, share=0.6, n_days=3, min_peer_kwh_per_kwp=1.0)
+    c = low_performance.condition(rainy, share=0.6, n_days=3, min_peer_kwh_per_kwp=1.0)
     assert c is not None and c.since_ms == low[0].day_start_ms
     # uniformly cloudy: everyone low together is not low performance
     cloudy = [DayYield(T0 + i * day, 1.1, 1.2) for i in range(5)]
-    assert rules.low_performance(cloudy, share=0.6, n_days=3, min_peer_kwh_per_kwp=1.0) is None
+    assert low_performance.condition(cloudy, share=0.6, n_days=3, min_peer_kwh_per_kwp=1.0) is None
 
 
 def test_device_fault_from_status_or_code():
     st = series([1] * 5 + [3] * 5)
-    c = rules.device_fault(st, [])
+    c = signals.reported_fault(st, [])
     assert c is not None and c.since_ms == st[5].ts_ms and c.seen["status"] == 3
     code = series([0] * 8 + [2011] * 2)
-    c = rules.device_fault(series([1] * 10), code)
+    c = signals.reported_fault(series([1] * 10), code)
     assert c is not None and c.seen["fault_code"] == 2011
-    assert rules.device_fault(series([3, 3, 1]), series([5, 0, 0])) is None
+    assert signals.reported_fault(series([3, 3, 1]), series([5, 0, 0])) is None
 
 
 def test_counter_anomaly_backwards_and_jump():
     e = series([1000, 1050, 1100, 900, 950])
-    c = rules.counter_anomaly(e, capacity_w=3000, jump_factor=1.5)
+    c = counter_anomaly.condition(e, capacity_w=3000, jump_factor=1.5)
     assert c is not None and c.seen["anomaly"] == "backwards" and c.since_ms == e[3].ts_ms
     # 3 kW for one minute is at most 50 Wh; 1.5x + 50 Wh slack = 125 Wh
     e = series([1000, 1050, 1100, 1500])
-    c = rules.counter_anomaly(e, capacity_w=3000, jump_factor=1.5)
+    c = counter_anomaly.condition(e, capacity_w=3000, jump_factor=1.5)
     assert c is not None and c.seen["anomaly"] == "jump"
     assert (
-        rules.counter_anomaly(series([1000, 1050, 1100, 1150]), capacity_w=3000, jump_factor=1.5)
+        counter_anomaly.condition(
+            series([1000, 1050, 1100, 1150]), capacity_w=3000, jump_factor=1.5
+        )
         is None
     )
 
@@ -178,9 +183,9 @@ def test_counter_that_repeats_then_catches_up_is_not_a_jump():
     # registers refreshed every few minutes: 1000 repeated for 3 readings, then the
     # energy of those minutes at once; 190 Wh over 4 minutes at 3 kW is plausible
     steady = series([950, 1000, 1000, 1000, 1190])
-    assert rules.counter_anomaly(steady, capacity_w=3000, jump_factor=1.5) is None
+    assert counter_anomaly.condition(steady, capacity_w=3000, jump_factor=1.5) is None
     # without the repeats the window is two minutes (from 950): 300 Wh is a jump
-    c = rules.counter_anomaly(series([950, 1000, 1300]), capacity_w=3000, jump_factor=1.5)
+    c = counter_anomaly.condition(series([950, 1000, 1300]), capacity_w=3000, jump_factor=1.5)
     assert c is not None and c.seen["anomaly"] == "jump"
 
 
@@ -194,10 +199,10 @@ def test_village_outage_all_down_while_others_produce():
         clear_sky_share=0.7,
         min_clear_sky_share=0.3,
     )
-    c = rules.village_outage(down, outside_share=0.8, **kw)
+    c = village_outage.condition(down, outside_share=0.8, **kw)
     assert c is not None and c.since_ms == T0 - 20 * MIN
-    assert rules.village_outage({**down, "b": None}, outside_share=0.8, **kw) is None
+    assert village_outage.condition({**down, "b": None}, outside_share=0.8, **kw) is None
     # the whole district dark under a storm: not a village outage
-    assert rules.village_outage(down, outside_share=0.05, **kw) is None
+    assert village_outage.condition(down, outside_share=0.05, **kw) is None
     # nobody reporting: that is a comms problem
-    assert rules.village_outage(down, outside_share=0.8, **{**kw, "reporting": 0}) is None
+    assert village_outage.condition(down, outside_share=0.8, **{**kw, "reporting": 0}) is None
