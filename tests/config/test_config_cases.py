@@ -13,24 +13,16 @@ import pytest
 
 from pvledger.cli import main
 from tests.conftest import ROOT
+from tests.problems import assert_expected_problems
 
 CASES = sorted(p for p in (Path(__file__).parent / "cases").iterdir() if p.is_dir())
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_invalid_config_lists_every_problem(case: Path, capsys: pytest.CaptureFixture) -> None:
-    head, *wanted = (case / "expected.txt").read_text(encoding="utf-8").splitlines()
     code = main(["-c", str(case / "config.yaml"), "check"])
     out = capsys.readouterr()
-    assert code == 2, out.out
-    assert out.out == ""
-    n = int(head.removeprefix("problems: "))
-    assert f": {n} problem" in out.err.splitlines()[0], out.err
-    missing = [w for w in wanted if w and w not in out.err]
-    assert not missing, f"not in output: {missing}\n{out.err}"
-    # every problem names its place: a key path and, for files, file:line
-    problem_lines = [line for line in out.err.splitlines() if line.startswith("  - ")]
-    assert len(problem_lines) == n
+    assert_expected_problems(case, code, out.out, out.err)
 
 
 def test_default_config_passes_with_fleet_summary(capsys: pytest.CaptureFixture) -> None:

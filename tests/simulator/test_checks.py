@@ -10,20 +10,15 @@ import pytest
 
 from pvledger.cli import main
 from tests.conftest import ROOT
+from tests.problems import assert_expected_problems
 
 CASE = Path(__file__).parent / "cases" / "simulate_profile"
 
 
 def test_simulate_refuses_unknown_or_mismatched_profiles(capsys: pytest.CaptureFixture) -> None:
-    head, *wanted = (CASE / "expected.txt").read_text(encoding="utf-8").splitlines()
     code = main(["-c", str(CASE / "config.yaml"), "simulate", "--backfill-days", "1"])
     out = capsys.readouterr()
-    assert code == 2, out.out
-    assert out.out == ""
-    n = int(head.removeprefix("problems: "))
-    assert f": {n} problem" in out.err.splitlines()[0], out.err
-    missing = [w for w in wanted if w and w not in out.err]
-    assert not missing, f"not in output: {missing}\n{out.err}"
+    assert_expected_problems(CASE, code, out.out, out.err)
     assert not (CASE / "data").exists()  # refused before anything was written
 
 
