@@ -99,7 +99,7 @@ def _without_kind_tag(exc: ValidationError) -> ValidationError:
         if err["type"] == "extra_forbidden" and kind is not None and len(loc) == 2:
             owners = sorted(k for k, m in kinds.items() if loc[1] in m.model_fields)
             if owners:  # a threshold of another kind: say whose
-                msg = f"{loc[1]} is not a threshold of {kind}; {', '.join(owners)} takes it"
+                msg = f"{loc[1]} is not a threshold of {kind} (it is one of {', '.join(owners)})"
                 item["type"] = PydanticCustomError("extra_forbidden", msg)
         errors.append(item)
     return ValidationError.from_exception_data(exc.title, errors)

@@ -139,3 +139,15 @@ def test_a_kind_that_raises_is_logged_once_and_the_others_still_run(
     finally:
         eng.db.close()
         store.close()
+
+
+def test_every_kind_has_its_row_in_the_docs_naming_its_thresholds():
+    rows = {
+        line.split("`")[1]: line
+        for line in (ROOT / "docs" / "alerts.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("| `")
+    }
+    for name in kinds():
+        assert name in rows, f"docs/alerts.md has no row for {name}"
+        missing = [f for f in sorted(_own_fields(name)) if f"`{f}`" not in rows[name]]
+        assert not missing, f"docs/alerts.md row of {name} does not name {missing}"
