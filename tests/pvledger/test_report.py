@@ -9,7 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from alerts.state import AlertDb, Finding
-from pvledger.demo import alert_rows
+from pvledger.demo.report_data import alert_rows
 from pvledger.report import AlertRow, ReportData, render_report, yuan
 from tests.pvledger.html_tables import tables
 
