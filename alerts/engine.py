@@ -18,14 +18,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from typing import Any
 
 from alerts import delivery, snapshot
 from alerts.fleet import FleetIndex
 from alerts.kinds import Kind, kinds
 from alerts.notify import Notifier
 from alerts.snapshot import Snapshot
-from alerts.state import AlertDb, Event, Finding
+from alerts.state import Alert, AlertDb, Event, Finding
 from core.config import Config
+from core.config.alerts import RuleBase
 from core.store.base import Store
 
 log = logging.getLogger("alerts")
@@ -142,17 +144,13 @@ class Engine:
             out += kind.evaluate(snap, self.fleet, rule)
         return out
 
-    def _rules_of(self, kind: str) -> Iterable:
+    def _rules_of(self, kind: str) -> Iterable[RuleBase]:
         return (r for r in self.fleet.rules() if r.kind == kind)
 
     # -- what an event says, and where it goes ---------------------------------------------
-    def describe(self, alert, event: str, now_ms: int) -> dict:
+    def describe(self, alert: Alert, event: str, now_ms: int) -> dict[str, Any]:
         """The payload every notifier sends for one event."""
         return delivery.describe(self.fleet, self.db, self._snap, alert, event, now_ms)
-
-    def lost_income_fen(self, alert, now_ms: int) -> tuple[int | None, int | None]:
-        """(expected energy [Wh], income lost [fen]) since the alert began, or Nones."""
-        return delivery.lost_income(self.fleet, self._snap, alert, now_ms)
 
     def deliver(self, now_ms: int) -> None:
         """Send every owed event to each notifier, in order (alerts/delivery.py)."""
