@@ -69,6 +69,18 @@ COMPONENTS: list[str] = [
     "collector.forward.forwarder:component",
 ]
 
+#: a cheap test of the config per component, asked before its module is imported: a
+#: gateway without rules, MQTT or a remote backend then never loads numpy (alerts),
+#: paho or influxdb_client (~19 + 2 + 31 MB resident). Each is true whenever its
+#: factory could return a component; the factory still decides.
+WANTED: dict[str, Callable[[Config], bool]] = {
+    "alerts.component:from_config": lambda c: bool(c.alerts.rules),
+    "collector.mqtt.ingest:component": lambda c: (
+        bool(c.mqtt.subscribe) or any(True for _ in c.devices("mqtt"))
+    ),
+    "collector.forward.forwarder:component": lambda c: c.storage.backend != "sqlite",
+}
+
 #: components stopped before all the others, in this order (the rest in reverse start
 #: order): the alert evaluation judges silence, and stopping the sources of readings
 #: makes silence, so it ends while every source still runs
@@ -80,6 +92,9 @@ def build_components(config: Config, only: Iterable[str] | None = None) -> list[
     out: list[Component] = []
     wanted = set(only) if only is not None else None
     for spec in COMPONENTS:
+        needed = WANTED.get(spec)
+        if needed is not None and not needed(config):
+            continue
         mod_name, _, factory_name = spec.partition(":")
         factory: Callable[[Config], Component | None] = getattr(
             importlib.import_module(mod_name), factory_name
