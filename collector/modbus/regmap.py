@@ -29,9 +29,17 @@ MAPS_DIR = Path(__file__).resolve().parent / "maps"
 #: extra folders searched for map files (os.pathsep separated), before the shipped ones
 MAPS_PATH_ENV = "PVLEDGER_MODBUS_MAPS"
 
+#: per-MPPT fields (docs/nomenclature.md): ``<name>_mppt<n>``, n counted from 1
+MPPT_FIELDS = ("dc_current_a", "dc_voltage_v", "dc_power_w")
+#: the most MPPT inputs a map may name (large string inverters have up to about 20)
+MAX_MPPT = 32
+#: placeholder in a repeating block's field name, replaced by the block's 1-based index
+INDEX = "{n}"
+
 #: canonical fields a map may fill, and whether the value is stored as an integer
 FIELDS: Mapping[str, bool] = MappingProxyType(
     {
+        **{f"{f}_mppt{n}": False for n in range(1, MAX_MPPT + 1) for f in MPPT_FIELDS},
         "power_w": False,
         "energy_total_wh": True,
         "energy_today_wh": True,
@@ -128,6 +136,17 @@ class Point:
 
 
 @dataclass(frozen=True, slots=True)
+class Repeat:
+    """A SunSpec repeating block (model 160's modules): its points once, with ``{n}`` fields."""
+
+    start: int  # offset of the first block's first register, from the model's ID register
+    size: int  # registers per block
+    count_offset: int | None  # offset of the block count (N), read once at discovery
+    max_count: int  # blocks placed at most
+    points: tuple[Point, ...]  # address = offset inside a block; sf_address from the ID
+
+
+@dataclass(frozen=True, slots=True)
 class SunSpecModel:
     """A SunSpec model's points, with offsets from the model's ID register."""
 
@@ -137,6 +156,7 @@ class SunSpecModel:
     points: tuple[Point, ...]  # address = offset from the ID register; sf_address likewise
     #: scale-factor register name -> offset (the simulator writes them by name)
     scale_factors: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    repeat: Repeat | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,9 +241,12 @@ class _Point(_M):
 
     @model_validator(mode="after")
     def _shape(self) -> _Point:
-        if self.field not in FIELDS:
+        if self.field.replace(INDEX, "1") not in FIELDS:
+            plain = [f for f in FIELDS if "_mppt" not in f]
+            per = ", ".join(f"{f}_mppt{INDEX}" for f in MPPT_FIELDS)
             raise ValueError(
-                f"field {self.field!r} is not a canonical name; use one of {', '.join(FIELDS)}"
+                f"field {self.field!r} is not a canonical name; use one of {', '.join(plain)} "
+                f"or, in a repeat: block, {per}"
             )
         if self.type == "string" and self.length is None:
             raise ValueError("a string point needs length: (registers)")
@@ -238,11 +261,20 @@ class _Point(_M):
         return self
 
 
+class _Repeat(_M):
+    start: int = Field(ge=2, le=0xFFFF)  # offset of the first block, from the ID register
+    size: int = Field(ge=1, le=MAX_REGISTERS_PER_READ)
+    count: int | None = Field(default=None, ge=2, le=0xFFFF)  # offset of N
+    max: int = Field(default=MAX_MPPT, ge=1, le=MAX_MPPT)
+    points: list[_Point] = Field(min_length=1)
+
+
 class _Model(_M):
     name: str
-    length: int = Field(ge=0, le=0xFFFF)
+    length: int = Field(ge=0, le=0xFFFF)  # a model with repeat: the typical length (--plan)
     scale_factors: dict[str, int] = Field(default_factory=dict)
     points: list[_Point] = Field(default_factory=list)
+    repeat: _Repeat | None = None
     checked: str = ""
 
 
@@ -346,6 +378,35 @@ def _extras(m: _Map) -> dict[str, Any]:
     return dict(faults=MappingProxyType(faults), signatures=sigs, rs485=m.rs485)
 
 
+def _repeat(mid: int, mod: _Model, m: _Map, errs: list[str]) -> Repeat | None:
+    """A model's repeating block compiled; problems appended to errs."""
+    r = mod.repeat
+    assert r is not None
+    pts = []
+    for i, p in enumerate(r.points):
+        where = f"models.{mid}.repeat.points[{i}] ({p.field})"
+        if INDEX not in p.field:
+            errs.append(f"{where}: a repeating point's field ends in _mppt{INDEX} (its index)")
+            continue
+        if p.offset is None or p.address is not None:
+            errs.append(f"{where}: give offset: (inside one block), no address:")
+            continue
+        sf = None
+        if p.sf is not None:
+            if not isinstance(p.sf, str) or p.sf not in mod.scale_factors:
+                errs.append(f"{where}: sf {p.sf!r} is not in this model's scale_factors")
+                continue
+            sf = mod.scale_factors[p.sf]
+        pt = _point(p, m, p.offset, sf)
+        if pt.address + pt.size > r.size:
+            errs.append(f"{where}: offset outside the block (0..{r.size - 1})")
+            continue
+        pts.append(pt)
+    if r.count is not None and r.count >= r.start:
+        errs.append(f"models.{mid}.repeat.count: N at offset {r.count} lies inside the blocks")
+    return Repeat(r.start, r.size, r.count, r.max, tuple(pts))
+
+
 def _compile(m: _Map, source: str) -> tuple[RegisterMap | None, list[str]]:
     errs: list[str] = []
     lim = Limits(**m.limits.model_dump())
@@ -355,6 +416,9 @@ def _compile(m: _Map, source: str) -> tuple[RegisterMap | None, list[str]]:
         pts = []
         for i, p in enumerate(m.points):
             where = f"points[{i}] ({p.field})"
+            if INDEX in p.field:
+                errs.append(f"{where}: {INDEX} belongs in a SunSpec repeat: block; name the index")
+                continue
             if p.address is None or p.offset is not None:
                 errs.append(f"{where}: give address: (and no offset:) in a fixed map")
                 continue
@@ -403,6 +467,9 @@ def _compile(m: _Map, source: str) -> tuple[RegisterMap | None, list[str]]:
         pts = []
         for i, p in enumerate(mod.points):
             where = f"models.{mid}.points[{i}] ({p.field})"
+            if INDEX in p.field:
+                errs.append(f"{where}: a point with {INDEX} belongs under the model's repeat:")
+                continue
             if p.offset is None or p.address is not None:
                 errs.append(f"{where}: give offset: (from the model's ID register), no address:")
                 continue
@@ -421,8 +488,14 @@ def _compile(m: _Map, source: str) -> tuple[RegisterMap | None, list[str]]:
         for name, off in mod.scale_factors.items():
             if not 2 <= off <= mod.length + 1:
                 errs.append(f"models.{mid}.scale_factors.{name}: offset {off} outside the model")
+        rep = _repeat(mid, mod, m, errs) if mod.repeat else None
         models[mid] = SunSpecModel(
-            mid, mod.name, mod.length, tuple(pts), MappingProxyType(dict(mod.scale_factors))
+            mid,
+            mod.name,
+            mod.length,
+            tuple(pts),
+            MappingProxyType(dict(mod.scale_factors)),
+            rep,
         )
     for mid in m.typical_layout:
         if mid != 1 and mid not in models:
