@@ -21,6 +21,7 @@ from typing import Any
 
 from collector.modbus.capacity import CAPACITY_SHARE, EndpointLoad, in_turn
 from collector.modbus.checks import modbus_problems
+from collector.modbus.daylight import sun_up
 from collector.modbus.poller import DevicePoller, DeviceSpec, backoff_s
 from collector.modbus.regmap import RegisterMap, load_maps
 from collector.modbus.transport import Endpoint, quiet_pymodbus
@@ -105,11 +106,8 @@ def build_endpoints(
 
 
 def _sun_up(ts_ms: int, lat: float, lon: float) -> bool:
-    try:
-        from core.solar import sun_up
-    except ImportError:
-        return True
-    return bool(sun_up(ts_ms, lat, lon))
+    # plain floats, not core.solar: numpy would cost the gateway ~20 MB for this one test
+    return sun_up(ts_ms, lat, lon)
 
 
 class ModbusComponent:
