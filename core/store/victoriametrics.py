@@ -35,6 +35,10 @@ READ_RETRY_PAUSES_S = (0.05, 0.1, 0.2)
 Collected = dict[tuple[str, str, str, str], dict[int, list]]
 
 
+#: "no end" for an export: 2100-01-01 UTC [ms], past anything VictoriaMetrics accepts
+OPEN_END_MS = 4_102_444_800_000
+
+
 def collect_point(
     out: Collected,
     measurement: str,
@@ -229,8 +233,9 @@ class ExportReader(DerivedReads):
             self._get("/internal/force_flush")
         q: dict[str, str] = {"match[]": export_selector(stations, devices, fields)}
         q["start"] = f"{(start_ms or 0) / 1000:.3f}"
-        if end_ms is not None:
-            q["end"] = f"{(end_ms - 1) / 1000:.3f}"  # export's end is inclusive
+        # export's end is inclusive; without one the database would stop at ITS now,
+        # hiding samples a gateway with a clock ahead of it wrote (the gate allows some)
+        q["end"] = f"{((end_ms or OPEN_END_MS) - 1) / 1000:.3f}"
         body = self._get("/api/v1/export?" + urllib.parse.urlencode(q))
         out: Collected = {}
         for raw in body.splitlines():
@@ -257,6 +262,7 @@ class ExportReader(DerivedReads):
         if self.flush_first:
             self._get("/internal/force_flush")
         q = {"match[]": selector, "start": f"{start_ms / 1000:.3f}"}
+        q["end"] = f"{OPEN_END_MS / 1000:.3f}"
         body = self._get("/api/v1/export?" + urllib.parse.urlencode(q))
         return sum(len(json.loads(x)["timestamps"]) for x in body.splitlines() if x.strip())
 

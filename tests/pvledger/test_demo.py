@@ -62,6 +62,9 @@ def demo(out: Path, *extra: str) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # Ctrl-C must reach it even when the test runner ignores SIGINT (a worker does):
+        # Python only turns SIGINT into KeyboardInterrupt if it was not ignored at start
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
