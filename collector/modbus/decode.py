@@ -64,7 +64,13 @@ def decode_string(words: Sequence[int]) -> str:
 def decode_point(words: Sequence[int], slot: Slot) -> tuple[Value, Quality]:
     """One field's value and quality from a block of words (value, GOOD) or (None, flag)."""
     p = slot.point
-    u = unsigned(words, slot.offset, p)
+    i = slot.offset
+    # the common layouts inline (one big-endian word, two in big word order); the
+    # general case (little byte or word order, 64-bit) through unsigned()
+    if p.byte_order == "big" and p.size <= 2 and (p.size == 1 or p.word_order == "big"):
+        u = words[i] if p.size == 1 else (words[i] << 16) | words[i + 1]
+    else:
+        u = unsigned(words, i, p)
     if u in p.sentinels:
         return None, _SENTINEL
     if p.mask is not None:
