@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from collector.modbus.regmap import INDEX, Point, RegisterMap, Repeat, SunSpecModel
-from collector.modbus.transport import DecodeFailure, DeviceError
 
 MARKER = (0x5375, 0x6E53)  # "SunS"
 END_ID = 0xFFFF
@@ -57,6 +56,10 @@ def block_count(rep: Repeat, length: int, n: int | None = None) -> int:
 
 async def discover(read: Reader, rmap: RegisterMap, function: int = 3) -> Layout:
     """Find the marker at each base in turn and walk the chain; DecodeFailure if none."""
+    # here, not at the top: the config check uses this module's layouts without the
+    # transport (and pymodbus behind it)
+    from collector.modbus.transport import DecodeFailure, DeviceError
+
     tried = []
     for base in rmap.bases:
         try:
