@@ -10,6 +10,7 @@ fresh SQLite file in a temporary folder.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 import tempfile
 import time
@@ -32,6 +33,13 @@ class NullStore:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def stored_samples(path: Path) -> int:
+    """Samples in a closed store file, counted over its day partitions."""
+    with sqlite3.connect(path) as db:
+        days = [d for (d,) in db.execute("SELECT day FROM partitions")]
+        return sum(db.execute(f"SELECT count(*) FROM s_{d}").fetchone()[0] for d in days)
 
 
 def main() -> None:
@@ -63,6 +71,7 @@ def main() -> None:
         t_fill = time.perf_counter() - t1
         stats = store.stats() if not a.null_store else {"bytes": 0}
         store.close()
+        counted = None if a.null_store else stored_samples(Path(d) / "bench.db")
     meters = sum(1 for d in fleet.devices if d.is_meter)
     per_step = n / len(fleet.devices)
     samples = round(per_step * ((len(fleet.devices) - meters) * 5 + meters * 3))
@@ -73,6 +82,11 @@ def main() -> None:
         f"({n / t_fill:,.0f} readings/s); total {t_model + t_fill:.1f} s; "
         f"store {stats['bytes'] / 1e6:.0f} MB"
     )
+    if counted is not None:
+        # the claim checked: every sample the backfill reports is in the file
+        print(f"samples counted in the store: {counted:,} (expected {samples:,})")
+        if counted != samples:
+            sys.exit(1)
 
 
 if __name__ == "__main__":
