@@ -16,6 +16,8 @@ import datetime as dt
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -380,18 +382,18 @@ class SqliteStore(Store):
         if not wanted:
             return []
         ids = ",".join(str(s) for s in wanted)
-        out = []
         with self._lock:
+            # (series, day) order comes from the daily_series index, no sort step; each
+            # series' rows are then one run, and only the runs are put in name order
             rows = self._db.execute(
                 "SELECT series, day, first_ts, first_value, last_ts, last_value FROM daily "
-                f"WHERE series IN ({ids}) AND day BETWEEN ? AND ?",
+                f"WHERE series IN ({ids}) AND day BETWEEN ? AND ? ORDER BY series, day",
                 (start_day, end_day),
             ).fetchall()
-        for sid, day, fts, fv, lts, lv in rows:
-            st, dev, fld = wanted[sid]
-            out.append(DayBounds(st, dev, fld, day, fts, fv, lts, lv))
-        out.sort(key=lambda b: (b.station, b.device, b.field, b.day))
-        return out
+        runs = [(wanted[sid], list(run)) for sid, run in groupby(rows, key=itemgetter(0))]
+        runs.sort(key=itemgetter(0))
+        make = DayBounds._make
+        return [make((*key, *row[1:])) for key, run in runs for row in run]
 
     def drop_raw_days_before(self, day: int) -> list[int]:
         """Drop the raw-sample partitions of local days before ``day`` (YYYYMMDD).
