@@ -93,6 +93,12 @@ def bench_insert(path: Path, stations: int, days: int, per_write: int = 1) -> di
             )
     total_s = time.perf_counter() - t_start
     store.close()
+    # the claim checked: every value written is in the file, once
+    expected = 3 * stations * (cycles - cycles % per_write)
+    with sqlite3.connect(path) as db:
+        days_in = [d for (d,) in db.execute("SELECT day FROM partitions")]
+        counted = sum(db.execute(f"SELECT count(*) FROM s_{d}").fetchone()[0] for d in days_in)
+    assert n == expected == counted, f"written {n}, expected {expected}, in the file {counted}"
     size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
     return {
         "readings": n,
