@@ -6,11 +6,13 @@ Line numbers let every config problem point at the line to edit.
 Parsing is libyaml's (yaml.CSafeLoader), bounded before anything recursive runs:
 at most MAX_FILE_BYTES read, MAX_DEPTH levels counted in the flat event stream,
 then, on the composed node graph walked without recursion, no alias inside its
-own value and at most MAX_NODES values once aliases are expanded.
+own value and at most MAX_ALIAS_VALUES values added by expanding aliases. A document
+without aliases is bounded by its size alone (a value takes at least two bytes).
 """
 
 from __future__ import annotations
 
+import gc
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,9 +55,11 @@ def render_path(key_path: KeyPath) -> str:
 
 #: a config is text of a few hundred kB; anything this big is not one
 MAX_FILE_BYTES = 16 * 1024 * 1024
-#: values after alias expansion (the Jizhou fleet of 221 stations has ~7,600): bounds
-#: the work an alias "bomb" (billion laughs) asks for; refused before expanding
-MAX_NODES = 200_000
+#: values that expanding aliases may add to those written in the text (a real config
+#: repeats a few device blocks: hundreds): bounds the work an alias "bomb" (billion
+#: laughs) asks for, refused before expanding. Values written out are bounded by
+#: MAX_FILE_BYTES alone: a 60,000-station province is ~720,000 of them
+MAX_ALIAS_VALUES = 200_000
 #: nesting levels (the deepest real key, allocation rules, is 6 down)
 MAX_DEPTH = 32
 
@@ -92,14 +96,14 @@ _NODE_OPENS = {
 _CLOSE = frozenset({yaml.SequenceEndEvent, yaml.MappingEndEvent})
 
 
-def _check_depth(text: str, path: Path) -> bool:
+def _check_depth(text: str, path: Path) -> tuple[bool, int]:
     """Refuse text nested deeper than MAX_DEPTH, from libyaml's events, before composing.
 
     The C composer recurses once per level (and libyaml's own cap, where it has one,
     is 1,000 levels): counting levels in the flat event stream first means nothing
     recursive ever sees a deep document. It stops at the first level too many.
-    True when the document is known to be a tree of at most MAX_NODES values (no
-    alias, so no cycle and no expansion): the node-graph walk has nothing to add.
+    Returns (tree, values): tree when the document has no alias (so no cycle and no
+    expansion: the node-graph walk has nothing to add), and the values written in it.
     """
     parser = yaml.CSafeLoader(text)
     try:
@@ -119,10 +123,10 @@ def _check_depth(text: str, path: Path) -> bool:
     except yaml.YAMLError:
         # a syntax error with every level before it shallow enough: composing stops at
         # the same place (or at an earlier undefined alias) and reports it in order
-        return False
+        return False, nodes
     finally:
         parser.dispose()
-    return not aliases and nodes <= MAX_NODES
+    return not aliases, nodes
 
 
 def _too_deep(path: Path, line: int | None) -> BadInput:
@@ -178,22 +182,29 @@ def load_yaml(path: Path) -> tuple[YamlSource, list[Problem]]:
     """Parse path; syntax errors raise BadInput, duplicate keys are returned as problems.
 
     Only BadInput escapes, whatever the bytes: syntax errors, values that cannot
-    exist, nesting deeper than MAX_DEPTH, aliases expanding past MAX_NODES.
+    exist, nesting deeper than MAX_DEPTH, aliases adding more than MAX_ALIAS_VALUES.
     """
     text = _read_text(path)
     loader = None
+    # a province's config is ~1.5 M nodes and values, none in a cycle (a cyclic alias is
+    # refused below): the cyclic collector would walk them again every few thousand
+    # allocations, half the load time at 60,000 stations
+    gc_was_on = gc.isenabled()
+    gc.disable()
     try:
-        tree = _check_depth(text, path)
+        tree, written = _check_depth(text, path)
         loader = _Loader(text)
         node = loader.get_single_node()
         if node is not None and not tree:
-            _check_size(node, path)
+            _check_size(node, path, written + MAX_ALIAS_VALUES)
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         raise _syntax_error(exc, text, path) from None
     finally:
         if loader is not None:
             loader.dispose()
+        if gc_was_on:
+            gc.enable()
     src = YamlSource(path, data)
     problems: list[Problem] = []
     if node is not None:
@@ -225,8 +236,9 @@ def _syntax_error(exc: yaml.YAMLError, text: str, path: Path) -> BadInput:
     )
 
 
-def _check_size(root: yaml.Node, path: Path) -> None:
-    """Refuse a document that is cyclic, nests too deep or expands past MAX_NODES.
+def _check_size(root: yaml.Node, path: Path, max_values: int) -> None:
+    """Refuse a document that is cyclic, nests too deep or expands past max_values
+    (the values written plus MAX_ALIAS_VALUES).
 
     Sizes are memoised per node, so an alias bomb costs one pass over its few
     distinct nodes, not over the billions of values it would expand to.
@@ -242,11 +254,12 @@ def _check_size(root: yaml.Node, path: Path) -> None:
         if expanded:
             on_path.discard(key)
             size[key] = 1 + sum(size[id(k)] for k in kids)
-            if size[key] > MAX_NODES:
+            if size[key] > max_values:
                 raise _problem(
                     path,
                     "(aliases)",
-                    f"holds more than {MAX_NODES:,} values once its aliases (*name) are expanded",
+                    f"its aliases (*name) would add more than {MAX_ALIAS_VALUES:,} values "
+                    "once expanded",
                     "use fewer nested aliases; a larger registry goes in a CSV file",
                     node.start_mark.line + 1,
                 )

@@ -1,7 +1,7 @@
 """The config's YAML is parsed by libyaml (issue 14), with lines and hostile-input bounds kept.
 
 Every error still names the file and line; nesting past MAX_DEPTH, aliases
-expanding past MAX_NODES, an alias inside its own value and files past
+adding more than MAX_ALIAS_VALUES values, an alias inside its own value and files past
 MAX_FILE_BYTES are refused with BadInput. Deep documents are refused before
 anything recursive sees them: 3,000 and 100,000 levels, each form of nesting, in
 a child process so that a crash would show as one (and not take pytest with it).
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from core.config.yamlsrc import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES, _Loader, load_yaml
+from core.config.yamlsrc import MAX_ALIAS_VALUES, MAX_DEPTH, MAX_FILE_BYTES, _Loader, load_yaml
 from core.problems import BadInput
 from tests.conftest import ROOT
 
@@ -171,11 +171,11 @@ def _bomb(width: int, levels: int) -> str:
 
 
 def test_alias_expansion_is_bounded(tmp_path: Path) -> None:
-    """Values after expansion: width**levels plus the lists; refused past MAX_NODES, at once."""
+    """Expansion adds ~width**levels values; refused past MAX_ALIAS_VALUES added, at once."""
     width = 10
-    levels = next(n for n in range(1, 20) if width**n > MAX_NODES)
+    levels = next(n for n in range(1, 20) if width**n > MAX_ALIAS_VALUES)
     (p,) = _refusal(tmp_path, _bomb(width, levels)).problems
-    assert p.where == "(aliases)" and f"{MAX_NODES:,}" in p.message
+    assert p.where == "(aliases)" and f"{MAX_ALIAS_VALUES:,}" in p.message
     # one level less is under the bound and loads, every value there
     path = tmp_path / "ok.yaml"
     path.write_text(_bomb(width, levels - 1), encoding="utf-8")
@@ -186,13 +186,24 @@ def test_alias_expansion_is_bounded(tmp_path: Path) -> None:
     assert last == ["x"] * width
 
 
-def test_many_values_without_aliases_are_bounded_too(tmp_path: Path) -> None:
-    """No alias, so no expansion: the values as written count against MAX_NODES."""
-    (p,) = _refusal(tmp_path, "v: [" + "x," * MAX_NODES + "x]\n").problems
-    assert p.where == "(aliases)" and f"{MAX_NODES:,}" in p.message
-    path = tmp_path / "ok.yaml"
-    path.write_text("v: [" + "x," * (MAX_NODES // 2) + "x]\n", encoding="utf-8")
-    assert len(load_yaml(path)[0].data["v"]) == MAX_NODES // 2 + 1
+def test_a_province_of_plain_values_loads(tmp_path: Path) -> None:
+    """No alias, so no expansion: 720,000 values written out (a 60,000-station
+    province) load; only the file size bounds them."""
+    n = 720_000
+    path = tmp_path / "config.yaml"
+    path.write_text("v: [" + "x," * (n - 1) + "x]\n", encoding="utf-8")
+    assert len(load_yaml(path)[0].data["v"]) == n
+
+
+def test_plain_values_give_a_bomb_no_headroom(tmp_path: Path) -> None:
+    """A bomb beside 720,000 plain values is still refused: the plain values raise the
+    bound by exactly their own number, the aliases may add only MAX_ALIAS_VALUES."""
+    width = 10
+    levels = next(n for n in range(1, 20) if width**n > MAX_ALIAS_VALUES)
+    text = "v: [" + "x," * 719_999 + "x]\n" + _bomb(width, levels)
+    (p,) = _refusal(tmp_path, text).problems
+    assert p.where == "(aliases)" and f"{MAX_ALIAS_VALUES:,}" in p.message
+    assert p.line is not None and p.line > 1  # at the bomb, not at the plain list
 
 
 def test_file_past_the_read_limit_is_refused(tmp_path: Path) -> None:
