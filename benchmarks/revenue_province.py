@@ -83,24 +83,6 @@ ALLOCATION = """allocation:
 """
 
 
-#: a config.yaml holds at most core.config.yamlsrc.MAX_NODES values (200,000) and only
-#: households may live in a CSV file: a 60,000-station registry (~12 values a station) is
-#: refused. Until stations can come from a CSV registry too, the benchmark lifts the limit
-#: in its own processes (and says so); everything else runs as a user runs it.
-NODE_LIMIT = 10_000_000
-CHILD = (
-    "import sys; import core.config.yamlsrc as y; y.MAX_NODES = {limit}; "
-    "from pvledger.cli import main; sys.exit(main(sys.argv[1:]))"
-)
-
-
-def lift_node_limit() -> None:
-    """Let this process load a config above the 200,000-value limit (see NODE_LIMIT)."""
-    import core.config.yamlsrc as y
-
-    y.MAX_NODES = NODE_LIMIT
-
-
 def build(folder: Path, n_villages: int) -> Path:
     """Write config.yaml, registry/households.csv and the store (skipped when present)."""
     cfg_path = folder / "config.yaml"
@@ -309,7 +291,6 @@ def main() -> None:
     ap.add_argument("--no-split", action="store_true")
     a = ap.parse_args()
     folder = a.dir / f"v{a.villages}"
-    lift_node_limit()
     t = time.perf_counter()
     cfg_path = build(folder, a.villages)
     print(f"registry + store ready in {time.perf_counter() - t:.1f} s: {folder}")
@@ -317,15 +298,8 @@ def main() -> None:
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     start = [timed_child([sys.executable, "-c", "pass"], folder)[0] for _ in range(5)]
     money = [anchor_money_us() for _ in range(5)]
-    lifted = n_st * 12 > 200_000
-    if lifted:
-        print(f"note: {n_st:,} stations exceed the config's 200,000-value limit: lifted here")
     cmd = [
-        *(
-            [sys.executable, "-c", CHILD.format(limit=NODE_LIMIT)]
-            if lifted
-            else [str(ROOT / ".venv" / "bin" / "pvledger")]
-        ),
+        str(ROOT / ".venv" / "bin" / "pvledger"),
         "--config",
         str(cfg_path),
         "revenue",
