@@ -93,7 +93,7 @@ def main() -> None:
     add("# on 127.0.0.1. Household names are fictitious. Money and rates are quoted strings.")
     add(
         "site: {name: 吉州区, timezone: Asia/Shanghai, latitude: 27.11, longitude: 114.98, "
-        "gateway: gw-jizhou}"
+        "gateway: gw-jizhou, language: zh}"
     )
     add("storage: {backend: sqlite, path: data/pvledger.db}")
     add("mqtt: {host: 127.0.0.1, port: 1883, client_id: pvledger-gw-jizhou}")

@@ -17,10 +17,12 @@ from core.config.households_csv import load_households_csv
 from core.config.model import Cooperative, Household, Mqtt, Site, Station, Storage, Village
 from core.config.mqtt_identity import identity_problems
 from core.config.paths import PathOutside, confine, fix_for, path_values
+from core.config.receivables import Receivables
 from core.config.record import Config, default_config_path
 from core.config.references import reference_problems
 from core.config.tariffs import Tariff
 from core.config.types import SECRET_KEYS
+from core.config.web import Web
 from core.config.yamlsrc import KeyPath, load_yaml
 from core.problems import BadInput, Problem
 
@@ -36,6 +38,7 @@ TOP_KEYS = (
     "tariffs",
     "allocation",
     "alerts",
+    "web",
 )
 
 
@@ -67,13 +70,15 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     mqtt = col.model(Mqtt, data.get("mqtt"), ("mqtt",))
     allocation = col.model(Allocation, data.get("allocation"), ("allocation",))
     alerts = col.model(Alerts, data.get("alerts"), ("alerts",))
+    receivables = col.model(Receivables, data.get("receivables"), ("receivables",))
+    web = col.model(Web, data.get("web"), ("web",))
     villages = col.items(Village, "villages")
     cooperatives = col.items(Cooperative, "cooperatives")
     stations = col.items(Station, "stations")
     tariffs = col.items(Tariff, "tariffs")
 
     households, hh_problems = _households(data.get("households"), path, col)
-    for kp, value in path_values(storage, mqtt, alerts, stations):
+    for kp, value in path_values(storage, mqtt, alerts, stations, web):
         try:
             confine(path.parent, value)
         except PathOutside as exc:
@@ -100,7 +105,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         [p for p in col.problems if not (p.where in secret_paths and "Extra inputs" in p.message)]
     )
     col.problems += hh_problems
-    if col.problems or None in (site, storage, mqtt, allocation, alerts):
+    if col.problems or None in (site, storage, mqtt, allocation, alerts, web):
         raise BadInput(col.problems, what=str(path))
     return Config(
         path=path.resolve(),
@@ -114,6 +119,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         tariffs=tuple(t for _, t in tariffs),
         allocation=allocation,
         alerts=alerts,
+        web=web,
     )
 
 

@@ -33,6 +33,8 @@ class Site(Section):
     longitude: float = Field(ge=-180, le=180)
     #: the gateway id this config runs on (tag on every reading)
     gateway: Identifier = "gw-1"
+    #: language of web pages, exports and notifications unless a user or --lang says else
+    language: Literal["zh", "en"] = "zh"
 
     @field_validator("timezone")
     @classmethod

@@ -49,14 +49,19 @@ SECTION_PATHS: tuple[tuple[str, str], ...] = (
     ("storage", "path"),
     ("storage", "outbox_path"),
     ("alerts", "db_path"),
+    ("web", "db_path"),
 )
 
 
 def path_values(
-    storage: Any, mqtt: Any, alerts: Any, stations: list[tuple[int, Any]]
+    storage: Any,
+    mqtt: Any,
+    alerts: Any,
+    stations: list[tuple[int, Any]],
+    web: Any = None,
 ) -> Iterator[tuple[KeyPath, str]]:
     """(key path, value) of every file path in the validated sections."""
-    sections = {"storage": storage, "alerts": alerts}
+    sections = {"storage": storage, "alerts": alerts, "web": web}
     for section, key in SECTION_PATHS:
         obj = sections[section]
         value = getattr(obj, key, None) if obj is not None else None

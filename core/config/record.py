@@ -15,6 +15,7 @@ from core.config.devices import Device
 from core.config.model import Cooperative, Household, Mqtt, Site, Station, Storage, Village
 from core.config.paths import PathOutside, confine, fix_for
 from core.config.tariffs import Tariff
+from core.config.web import Web
 from core.problems import BadInput, Problem
 
 
@@ -33,6 +34,7 @@ class Config:
     tariffs: tuple[Tariff, ...]
     allocation: Allocation
     alerts: Alerts
+    web: Web = field(default_factory=Web)
     _idx: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
