@@ -39,6 +39,7 @@ TOP_KEYS = (
     "allocation",
     "alerts",
     "web",
+    "receivables",
 )
 
 
@@ -105,7 +106,15 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         [p for p in col.problems if not (p.where in secret_paths and "Extra inputs" in p.message)]
     )
     col.problems += hh_problems
-    if col.problems or None in (site, storage, mqtt, allocation, alerts, web):
+    known = {c.name for _, t in tariffs for c in t.components}
+    for name in receivables.cycles if receivables and tariffs_whole else ():
+        if name not in known:
+            col.add(
+                ("receivables", "cycles", name),
+                "no tariff has a component of this name",
+                f"use one of {', '.join(sorted(known))}",
+            )
+    if col.problems or None in (site, storage, mqtt, allocation, alerts, web, receivables):
         raise BadInput(col.problems, what=str(path))
     return Config(
         path=path.resolve(),
@@ -120,6 +129,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         allocation=allocation,
         alerts=alerts,
         web=web,
+        receivables=receivables,
     )
 
 

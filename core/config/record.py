@@ -14,6 +14,7 @@ from core.config.allocation import Allocation
 from core.config.devices import Device
 from core.config.model import Cooperative, Household, Mqtt, Site, Station, Storage, Village
 from core.config.paths import PathOutside, confine, fix_for
+from core.config.receivables import Receivables
 from core.config.tariffs import Tariff
 from core.config.web import Web
 from core.problems import BadInput, Problem
@@ -35,6 +36,7 @@ class Config:
     allocation: Allocation
     alerts: Alerts
     web: Web = field(default_factory=Web)
+    receivables: Receivables = field(default_factory=Receivables)
     _idx: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
