@@ -11,6 +11,8 @@ COMMANDS: tuple[str, ...] = (
     "collect",
     "readings",
     "import_meter",
+    "receipts",
+    "receivables",
     "revenue",
     "alerts",
     "backup",
