@@ -16,6 +16,7 @@ from core.config.collect import ProblemCollector, dedupe
 from core.config.households_csv import load_households_csv
 from core.config.model import Cooperative, Household, Mqtt, Site, Station, Storage, Village
 from core.config.mqtt_identity import identity_problems
+from core.config.om import Om, om_problems
 from core.config.paths import PathOutside, confine, fix_for, path_values
 from core.config.receivables import Receivables
 from core.config.record import Config, default_config_path
@@ -40,6 +41,7 @@ TOP_KEYS = (
     "alerts",
     "web",
     "receivables",
+    "om",
 )
 
 
@@ -72,6 +74,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     allocation = col.model(Allocation, data.get("allocation"), ("allocation",))
     alerts = col.model(Alerts, data.get("alerts"), ("alerts",))
     receivables = col.model(Receivables, data.get("receivables"), ("receivables",))
+    om = col.model(Om, data.get("om"), ("om",))
     web = col.model(Web, data.get("web"), ("web",))
     villages = col.items(Village, "villages")
     cooperatives = col.items(Cooperative, "cooperatives")
@@ -114,7 +117,16 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
                 "no tariff has a component of this name",
                 f"use one of {', '.join(sorted(known))}",
             )
-    if col.problems or None in (site, storage, mqtt, allocation, alerts, web, receivables):
+    if om is not None:
+        for kp, message, fix in om_problems(
+            om, {s.id for _, s in stations}, {v.id for _, v in villages}
+        ):
+            col.add(kp, message, fix)
+        try:
+            confine(path.parent, om.db_path)
+        except PathOutside as exc:
+            col.add(("om", "db_path"), str(exc), fix_for("db_path", path.parent))
+    if col.problems or None in (site, storage, mqtt, allocation, alerts, web, receivables, om):
         raise BadInput(col.problems, what=str(path))
     return Config(
         path=path.resolve(),
@@ -130,6 +142,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         alerts=alerts,
         web=web,
         receivables=receivables,
+        om=om,
     )
 
 

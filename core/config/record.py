@@ -13,6 +13,7 @@ from core.config.alerts import Alerts
 from core.config.allocation import Allocation
 from core.config.devices import Device
 from core.config.model import Cooperative, Household, Mqtt, Site, Station, Storage, Village
+from core.config.om import Om
 from core.config.paths import PathOutside, confine, fix_for
 from core.config.receivables import Receivables
 from core.config.tariffs import Tariff
@@ -37,6 +38,7 @@ class Config:
     alerts: Alerts
     web: Web = field(default_factory=Web)
     receivables: Receivables = field(default_factory=Receivables)
+    om: Om = field(default_factory=Om)
     _idx: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
