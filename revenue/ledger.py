@@ -74,6 +74,48 @@ COVERED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("payer", "reference", "station", "component", "period", "amount_fen", "file_sha256"),
         ("payer", "reference", "station", "component", "period"),
     ),
+    # bank batches of final runs and the bank's confirmations (revenue/batch.py, confirm.py):
+    # one row per batch and per line (transfers and unpaid lines), per confirmation and
+    # per confirmed line
+    "payment_batches": (
+        (
+            "batch_id",
+            "run_seq",
+            "period",
+            "bank",
+            "template",
+            "file_name",
+            "count",
+            "total_fen",
+            "unpaid_fen",
+            "recorded_at",
+        ),
+        ("batch_id",),
+    ),
+    "payment_lines": (
+        (
+            "batch_id",
+            "line_no",
+            "status",
+            "payee",
+            "village",
+            "account",
+            "amount_fen",
+            "source",
+            "ref",
+            "period_of",
+            "reason",
+        ),
+        ("batch_id", "line_no"),
+    ),
+    "payment_confirmations": (
+        ("batch_id", "file_sha256", "file_name", "paid_fen", "failed_fen", "recorded_at"),
+        ("batch_id",),
+    ),
+    "payment_results": (
+        ("batch_id", "line_no", "status", "bank_reason", "amount_fen"),
+        ("batch_id", "line_no"),
+    ),
 }
 
 _TABLES = """
@@ -109,13 +151,39 @@ CREATE TABLE IF NOT EXISTS receipt_allocations (
     payer TEXT NOT NULL, reference TEXT NOT NULL, station TEXT NOT NULL,
     component TEXT NOT NULL, period TEXT NOT NULL, amount_fen INTEGER NOT NULL,
     file_sha256 TEXT NOT NULL, PRIMARY KEY (payer, reference, station, component, period));
+CREATE TABLE IF NOT EXISTS payment_batches (
+    batch_id TEXT PRIMARY KEY, run_seq INTEGER NOT NULL, period TEXT NOT NULL,
+    bank TEXT NOT NULL, template TEXT NOT NULL, file_name TEXT NOT NULL,
+    count INTEGER NOT NULL, total_fen INTEGER NOT NULL, unpaid_fen INTEGER NOT NULL,
+    recorded_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS payment_lines (
+    batch_id TEXT NOT NULL, line_no INTEGER NOT NULL, status TEXT NOT NULL,
+    payee TEXT NOT NULL, village TEXT NOT NULL, account TEXT NOT NULL,
+    amount_fen INTEGER NOT NULL, source TEXT NOT NULL, ref TEXT NOT NULL,
+    period_of TEXT NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (batch_id, line_no));
+CREATE TABLE IF NOT EXISTS payment_confirmations (
+    batch_id TEXT PRIMARY KEY, file_sha256 TEXT NOT NULL, file_name TEXT NOT NULL,
+    paid_fen INTEGER NOT NULL, failed_fen INTEGER NOT NULL, recorded_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS payment_results (
+    batch_id TEXT NOT NULL, line_no INTEGER NOT NULL, status TEXT NOT NULL,
+    bank_reason TEXT NOT NULL, amount_fen INTEGER NOT NULL, PRIMARY KEY (batch_id, line_no));
 CREATE TABLE IF NOT EXISTS chain (
     seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, ref TEXT NOT NULL, content BLOB NOT NULL,
     recorded_at TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
 """
 
 #: covered tables added after schema 1 was first released; an older file gains them on open
-_ADDED = frozenset({"receipt_imports", "receipts", "receipt_allocations"})
+_ADDED = frozenset(
+    {
+        "receipt_imports",
+        "receipts",
+        "receipt_allocations",
+        "payment_batches",
+        "payment_lines",
+        "payment_confirmations",
+        "payment_results",
+    }
+)
 
 # trigger name prefix -> table; the names of schema 0 are kept
 _GUARDED = {
