@@ -37,7 +37,7 @@ from core.config import Config
 from core.problems import BadInput, Problem
 from revenue.accruals import accruals_from_ledger
 from revenue.import_values import NotExact, scaled_int, show
-from revenue.ledger import Ledger
+from revenue.ledger import Ledger, LedgerBroken
 from revenue.meter_import import decode, read_rows
 from revenue.period import parse_period
 from revenue.receipts import PAYERS, Key, cover_months, month_start, split
@@ -376,6 +376,14 @@ def import_file(config: Config, ledger: Ledger, path: str | Path, now: str) -> I
             what=str(path),
         ) from None
     sha = hashlib.sha256(data).hexdigest()
+    broken = ledger.verify()
+    if broken:
+        # the split reads the final runs' files: on an edited ledger it would split by the edit
+        raise LedgerBroken(
+            f"{ledger.path}: the ledger fails verification, nothing imported:\n"
+            + "\n".join(f"  {p}" for p in broken[:20])
+            + "\nrun `pvledger revenue verify` for every problem"
+        )
     if ledger.db.execute("SELECT 1 FROM receipt_imports WHERE file_sha256=?", (sha,)).fetchone():
         return ImportSummary(name, sha, 0, 0, True)
     rows = read_rows(decode(data, name), name)

@@ -67,6 +67,15 @@ def run(args: argparse.Namespace) -> int:
         accruals, warnings, received = [], ["no revenue ledger yet: no final runs"], []
     else:
         with Ledger(path) as ledger:
+            broken = ledger.verify()
+            if broken:
+                print(
+                    f"{path}: the ledger fails verification, no receivables computed:\n"
+                    + "\n".join(f"  {p}" for p in broken[:20])
+                    + "\nrun `pvledger revenue verify` for every problem",
+                    file=sys.stderr,
+                )
+                return 1
             accruals, warnings = accruals_from_ledger(config, ledger)
             received = load_received(ledger)
     for w in warnings:
