@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from alerts import loss
+from alerts import digest, loss, routing
 from alerts.fleet import FleetIndex
 from alerts.kinds import kinds
 from alerts.message import build_payload
@@ -55,19 +55,42 @@ def describe(
 
 
 def deliver(notifiers: Sequence[Notifier], db: AlertDb, config: Config, now_ms: int) -> None:
-    """Send every owed event to each notifier, in order; stop a notifier at its first
-    failure (retried next round); then each notifier's digest, when one is due."""
+    """Send every owed event to each notifier, in order, as routing decides (contacts,
+    escalation, quiet hours: alerts/routing.py); stop a notifier at its first failure
+    (retried next round); then the contacts' digests and each notifier's own, when due."""
+    routed = routing.routed_channels(config)
     for n in notifiers:
         if not n.takes_events:
             continue
         for ev in db.undelivered(n.name):
+            decision = routing.Decision("send")
+            if n.name in routed:
+                alert = db.get(ev.alert_id)
+                decision = routing.decide(
+                    config,
+                    n.name,
+                    ev.payload,
+                    now_ms=now_ms,
+                    acked_ms=alert.acked_ms if alert else None,
+                    resolved_ms=alert.resolved_ms if alert else None,
+                )
+            if decision.action == "hold":
+                continue  # still owed: asked again next round (quiet hours, escalation)
+            if decision.action == "skip":
+                db.skipped(ev.id, n.name, now_ms=now_ms, reason=decision.reason)
+                continue
             try:
-                n.send(ev.payload)
+                send_event = getattr(n, "send_event", None)
+                if send_event is not None:
+                    send_event(ev, db)
+                else:
+                    n.send(routing.labelled(config, ev.payload, decision))
             except Exception as exc:  # one notifier failing never stalls the rest
                 log.warning("notifier %s: event %d not delivered: %s", n.name, ev.id, exc)
                 db.failed(ev.id, n.name, str(exc))
                 break
             db.delivered(ev.id, n.name, now_ms=now_ms)
+    digest.send_digests(notifiers, db, config, now_ms)
     for n in notifiers:
         try:
             n.maybe_digest(db, now_ms, config)

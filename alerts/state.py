@@ -365,6 +365,15 @@ class AlertDb:
                 (now_ms, event_id, notifier),
             )
 
+    def skipped(self, event_id: int, notifier: str, *, now_ms: int, reason: str) -> None:
+        """Record that routing keeps an event from a notifier (settled, never sent):
+        sent_ms set with the reason in error, so it is owed no more and says why."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE deliveries SET sent_ms = ?, error = ? WHERE event_id = ? AND notifier = ?",
+                (now_ms, f"not sent: {reason}"[:500], event_id, notifier),
+            )
+
     def failed(self, event_id: int, notifier: str, error: str) -> None:
         """Record a failed attempt (retried on the next round)."""
         with self._lock:

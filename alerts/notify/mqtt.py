@@ -12,7 +12,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from core.config import Config
-from core.config.alerts import MqttNotifier
+from core.config.alerts import CountyNotifier, MqttNotifier
 from core.config.model import Mqtt
 
 
@@ -20,8 +20,10 @@ class MqttPublisher:
     """Publishes alert events through one persistent paho client (connected lazily)."""
 
     takes_events = True
+    #: ends the client id (two publishers in one process must not share an id)
+    client_suffix = "alerts"
 
-    def __init__(self, name: str, cfg: MqttNotifier, broker: Mqtt):
+    def __init__(self, name: str, cfg: MqttNotifier | CountyNotifier, broker: Mqtt):
         self.name = name
         self.cfg = cfg
         self.broker = broker
@@ -36,7 +38,7 @@ class MqttPublisher:
         b = self.broker
         c = mqtt.Client(
             CallbackAPIVersion.VERSION2,
-            client_id=f"{b.client_id or 'pvledger'}-alerts-{os.getpid()}",
+            client_id=f"{b.client_id or 'pvledger'}-{self.client_suffix}-{os.getpid()}",
             protocol=mqtt.MQTTv5 if b.protocol == "5" else mqtt.MQTTv311,
         )
         if b.username:

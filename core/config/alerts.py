@@ -109,6 +109,8 @@ class WebhookNotifier(Section):
     """POST a JSON document per alert event, retrying with exponential back-off."""
 
     type: Literal["webhook"]
+    #: names the notifier for contacts and its deliveries (default "<type>-<index>")
+    id: Identifier | None = None
     url: str
     timeout_s: float = Field(default=5, gt=0)
     retries: int = Field(default=5, ge=0, le=20)
@@ -134,6 +136,8 @@ class MqttNotifier(Section):
     """
 
     type: Literal["mqtt"]
+    #: names the notifier for contacts and its deliveries (default "<type>-<index>")
+    id: Identifier | None = None
     topic: str = "pvledger/alerts"
     host: str | None = None
     port: int | None = Field(default=None, ge=1, le=65535)
@@ -151,6 +155,8 @@ class EmailNotifier(Section):
     """Send mail through SMTP (STARTTLS, then AUTH when a username is given)."""
 
     type: Literal["email"]
+    #: names the notifier for contacts and its deliveries (default "<type>-<index>")
+    id: Identifier | None = None
     host: str
     port: int = Field(default=587, ge=1, le=65535)
     starttls: bool = True
@@ -177,7 +183,127 @@ class EmailNotifier(Section):
         return self
 
 
-Notifier = Annotated[WebhookNotifier | MqttNotifier | EmailNotifier, Field(discriminator="type")]
+def _robot_base_url(v: str) -> str:
+    """A robot's base URL: http(s), no credentials, no query (the key goes in from the env)."""
+    if not v.startswith(("http://", "https://")):
+        raise ValueError(f"base_url {v!r} must start with http:// or https://")
+    if "@" in v.split("//", 1)[1].split("/", 1)[0] or "?" in v or "#" in v:
+        raise ValueError(
+            f"base_url {v!r} must be the bare endpoint: no credentials, query or fragment "
+            "(the key or token is read from the environment)"
+        )
+    return v
+
+
+class RobotBase(Section):
+    """What both chat robots take: message type, @-mentions, timeouts and retries."""
+
+    #: markdown (headline and one line per fact) or plain text
+    msgtype: Literal["markdown", "text"] = "markdown"
+    #: mobile numbers to @-mention in the group (the caretaker's phone)
+    mention_mobiles: list[Annotated[str, Field(pattern=r"^\+?[0-9]{5,20}$")]] = Field(
+        default_factory=list
+    )
+    timeout_s: float = Field(default=5, gt=0)
+    #: attempts after the first when the network or the server fails (not errcode != 0)
+    retries: int = Field(default=2, ge=0, le=20)
+    backoff_s: float = Field(default=0.5, gt=0, le=60)
+
+
+class WeComNotifier(RobotBase):
+    """A WeCom (企业微信) group robot: POST JSON to base_url?key=<value of key_env>."""
+
+    type: Literal["wecom"]
+    #: names the notifier for contacts and its deliveries (default "<type>-<index>")
+    id: Identifier | None = None
+    #: the robot's key (the key= of its webhook address), from the environment
+    key_env: EnvName
+    base_url: str = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, v: str) -> str:
+        return _robot_base_url(v)
+
+
+class DingTalkNotifier(RobotBase):
+    """A DingTalk (钉钉) custom robot: POST JSON to base_url?access_token=..., signed
+    (timestamp + sign) when secret_env is given (the robot's 加签 security setting)."""
+
+    type: Literal["dingtalk"]
+    #: names the notifier for contacts and its deliveries (default "<type>-<index>")
+    id: Identifier | None = None
+    #: the robot's access_token, from the environment
+    token_env: EnvName
+    #: the robot's signing secret (SEC...), from the environment
+    secret_env: EnvName | None = None
+    base_url: str = "https://oapi.dingtalk.com/robot/send"
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, v: str) -> str:
+        return _robot_base_url(v)
+
+
+class CountyNotifier(Section):
+    """On a gateway: forward every alert event to the county over MQTT (QoS 1, retried
+    until the broker acknowledges), on pvledger/gateway/<gateway>/alerts/events."""
+
+    type: Literal["county"]
+    #: names the notifier for contacts and its deliveries (default "<type>-<index>")
+    id: Identifier | None = None
+    #: the broker of the mqtt: section unless given here
+    host: str | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+    timeout_s: float = Field(default=5, gt=0)
+
+
+Notifier = Annotated[
+    WebhookNotifier
+    | MqttNotifier
+    | EmailNotifier
+    | WeComNotifier
+    | DingTalkNotifier
+    | CountyNotifier,
+    Field(discriminator="type"),
+]
+
+_HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class QuietHours(Section):
+    """A site-local window (may cross midnight) when non-urgent messages are held."""
+
+    start: Annotated[str, Field(pattern=_HHMM)]
+    end: Annotated[str, Field(pattern=_HHMM)]
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> QuietHours:
+        if self.start == self.end:
+            raise ValueError("quiet_hours start and end are equal: give a window, or none")
+        return self
+
+
+class Contact(Section):
+    """A person or group told about alerts of some villages and kinds, on its channels.
+
+    Contacts at level 0 are told at once; level n when an alert is still not
+    acknowledged n x alerts.escalate_after_s after it fired (or when a work order
+    escalates to level n).
+    """
+
+    id: Identifier
+    name: str = Field(min_length=1)
+    #: notifier names (their id, or "<type>-<index>" in alerts.notify)
+    channels: list[str] = Field(min_length=1)
+    #: None = every village
+    villages: list[Identifier] | None = None
+    #: alert (or work order) kinds; None = every kind
+    kinds: list[str] | None = None
+    level: int = Field(default=0, ge=0, le=10)
+    quiet_hours: QuietHours | None = None
+    #: one digest a local day of the open alerts, at this local hour
+    digest_hour: int | None = Field(default=None, ge=0, le=23)
 
 
 class Alerts(Section):
@@ -185,6 +311,13 @@ class Alerts(Section):
 
     rules: list[RuleBase] = Field(default_factory=list)
     notify: list[Notifier] = Field(default_factory=list)
+    #: who is told what (routing by village and kind, escalation, quiet hours, digest);
+    #: a notifier no contact names gets every event
+    contacts: list[Contact] = Field(default_factory=list)
+    #: an unacknowledged alert goes to the next contact level after this long [s]
+    escalate_after_s: float = Field(default=3600, gt=0)
+    #: kinds told even in a contact's quiet hours
+    urgent_kinds: list[str] = Field(default_factory=lambda: ["no_output", "village_outage"])
     language: Literal["zh", "en"] = "zh"
     #: remind about firing alerts nobody acknowledged, this often [s]
     renotify_s: float = Field(default=6 * 3600, gt=0)
@@ -205,6 +338,26 @@ class Alerts(Section):
         return handler(v)
 
     @model_validator(mode="after")
+    def _contacts_name_notifiers(self) -> Alerts:
+        names = notifier_names(self.notify)
+        if len(set(names)) != len(names):
+            dup = sorted({n for n in names if names.count(n) > 1})
+            raise ValueError(f"notifier names {dup} are used twice; give each its own id")
+        ids = [c.id for c in self.contacts]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"contact ids {sorted({i for i in ids if ids.count(i) > 1})} repeat")
+        for c in self.contacts:
+            unknown = [ch for ch in c.channels if ch not in names]
+            if unknown:
+                raise ValueError(
+                    f"contact {c.id}: channels {unknown} name no notifier; "
+                    f"the notifiers are {names or 'none (add them under alerts.notify)'}"
+                )
+            if any(self.notify[names.index(ch)].type == "county" for ch in c.channels):
+                raise ValueError(f"contact {c.id}: a county forwarder is not a person's channel")
+        return self
+
+    @model_validator(mode="after")
     def _one_rule_per_kind(self) -> Alerts:
         kinds = [r.kind for r in self.rules if r.stations is None]
         dup = {k for k in kinds if kinds.count(k) > 1}
@@ -214,3 +367,8 @@ class Alerts(Section):
                 "limit the extra ones with stations: [...]"
             )
         return self
+
+
+def notifier_names(notify: list[Any]) -> list[str]:
+    """The name of each notifier: its id, else "<type>-<index>" (keys its deliveries)."""
+    return [n.id or f"{n.type}-{i}" for i, n in enumerate(notify)]

@@ -73,6 +73,16 @@ def reference_problems(
                         f"unknown station {sid!r}",
                         "use an id from stations:",
                     )
+        for i, c in enumerate(alerts.contacts):
+            for vid in c.villages or ():
+                _known(
+                    col,
+                    ("alerts", "contacts", i, "villages"),
+                    vid,
+                    village_ids,
+                    "village",
+                    "villages:",
+                )
 
 
 def _households(
