@@ -16,7 +16,9 @@ from core.config.collect import ProblemCollector, dedupe
 from core.config.households_csv import load_households_csv
 from core.config.model import Cooperative, Household, Mqtt, Site, Station, Storage, Village
 from core.config.mqtt_identity import identity_problems
+from core.config.notice import Notice
 from core.config.om import Om, om_problems
+from core.config.payments import Payments
 from core.config.paths import PathOutside, confine, fix_for, path_values
 from core.config.receivables import Receivables
 from core.config.record import Config, default_config_path
@@ -42,6 +44,8 @@ TOP_KEYS = (
     "web",
     "receivables",
     "om",
+    "notice",
+    "payments",
 )
 
 
@@ -76,6 +80,8 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     receivables = col.model(Receivables, data.get("receivables"), ("receivables",))
     om = col.model(Om, data.get("om"), ("om",))
     web = col.model(Web, data.get("web"), ("web",))
+    payments = col.model(Payments, data.get("payments"), ("payments",))
+    notice = col.model(Notice, data.get("notice"), ("notice",))
     villages = col.items(Village, "villages")
     cooperatives = col.items(Cooperative, "cooperatives")
     stations = col.items(Station, "stations")
@@ -126,7 +132,18 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
             confine(path.parent, om.db_path)
         except PathOutside as exc:
             col.add(("om", "db_path"), str(exc), fix_for("db_path", path.parent))
-    if col.problems or None in (site, storage, mqtt, allocation, alerts, web, receivables, om):
+    if col.problems or None in (
+        site,
+        storage,
+        mqtt,
+        allocation,
+        alerts,
+        web,
+        receivables,
+        om,
+        notice,
+        payments,
+    ):
         raise BadInput(col.problems, what=str(path))
     return Config(
         path=path.resolve(),
@@ -142,7 +159,9 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         alerts=alerts,
         web=web,
         receivables=receivables,
+        notice=notice,
         om=om,
+        payments=payments,
     )
 
 

@@ -13,7 +13,9 @@ from core.config.alerts import Alerts
 from core.config.allocation import Allocation
 from core.config.devices import Device
 from core.config.model import Cooperative, Household, Mqtt, Site, Station, Storage, Village
+from core.config.notice import Notice
 from core.config.om import Om
+from core.config.payments import Payments
 from core.config.paths import PathOutside, confine, fix_for
 from core.config.receivables import Receivables
 from core.config.tariffs import Tariff
@@ -37,7 +39,9 @@ class Config:
     allocation: Allocation
     alerts: Alerts
     web: Web = field(default_factory=Web)
+    notice: Notice = field(default_factory=Notice)
     receivables: Receivables = field(default_factory=Receivables)
+    payments: Payments = field(default_factory=Payments)
     om: Om = field(default_factory=Om)
     _idx: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
