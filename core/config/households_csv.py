@@ -4,7 +4,8 @@ The config names this file, and a wrong name can point at any file (a key, a
 password file). So until its first row is recognised as a households header,
 errors name the file, the line and the column number and quote nothing from it.
 Once it is a registry, row errors may quote an id cell (to find the row); names,
-cards and accounts are never quoted.
+cards, accounts and ID numbers are never quoted. Accounts and ID numbers are
+checked by core/config/payees.py (warnings at `pvledger check`, not load errors).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from core.config.model import Household
 from core.problems import Problem
 
 REQUIRED = ("id", "name", "village")
-OPTIONAL = ("card", "account")
+OPTIONAL = ("card", "account", "id_number")
 
 
 #: a registry of a county's households is a few MB; a bigger "CSV" is another file

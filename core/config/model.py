@@ -171,7 +171,9 @@ class Household(Section):
     name: str = Field(min_length=1)
     village: Identifier
     card: str = ""  # 建档立卡 card colour or number
-    account: str = ""  # bank account (一卡通); masked in every export
+    account: str = ""  # bank account (一卡通); masked in every export but the bank file
+    #: national ID number (居民身份证号码), stored as given; masked in every output
+    id_number: str = ""
 
 
 class Member(Section):
