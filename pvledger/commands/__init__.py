@@ -18,4 +18,6 @@ COMMANDS: tuple[str, ...] = (
     "backup",
     "restore",
     "probe",
+    "serve",
+    "users",
 )
