@@ -149,15 +149,13 @@ def receivables(
 ) -> list[ReceivableLine]:
     """Per (station, component, period): accrued, received by as_of, outstanding, age.
 
-    Accruals of periods ending after as_of are left out (not yet earned), as are receipts
-    dated after it. Money received for a key nothing accrued is a line with accrued 0
-    (outstanding negative: received ahead of, or without, a final run). Lines are sorted
+    Accruals of periods ending after as_of count 0 (not yet earned), receipts dated after
+    it are left out. Money received for a key nothing accrued (yet) is a line with accrued
+    0 (outstanding negative: received ahead of, or without, a final run). Lines are sorted
     by station, component, period.
     """
     acc: dict[tuple[str, str, str], Accrual] = {}
     for a in accruals:
-        if _month_end(a.last_month) > as_of:
-            continue
         k = (a.station, a.component, a.period)
         if k in acc:  # one component in two tariff segments of a period: one line
             a = replace(a, accrued_fen=acc[k].accrued_fen + a.accrued_fen)
@@ -166,11 +164,12 @@ def receivables(
     for r in receipts:
         if r.received_on <= as_of:
             got.setdefault((r.station, r.component, r.period), []).append(r)
+    ended = {k for k, a in acc.items() if _month_end(a.last_month) <= as_of}
     out = []
-    for k in sorted(set(acc) | set(got)):
+    for k in sorted(ended | set(got)):
         a = acc.get(k)
         rs = got.get(k, [])
-        accrued = a.accrued_fen if a else 0
+        accrued = a.accrued_fen if k in ended else 0  # a period not yet ended: not yet earned
         received = sum(r.amount_fen for r in rs)
         outstanding = accrued - received
         cyc = cycles.get(k[1])

@@ -80,7 +80,7 @@ def test_worked_example_two_years_of_one_village_station():
     q1 = by[("coal_benchmark", "2025Q1")]
     assert (q1.outstanding_fen, q1.bucket, q1.days_past_due) == (0, SETTLED, 0)
     # Q2 coal: 15,000.00 - 10,000.00 = 5,000.00 left; due 2025-07-31; 2026-06-30 is
-    # 334 days later (Aug 31 + Sep 30 + Oct 31 + Nov 30 + Dec 31 + 181 days of 2026 - 1);
+    # 334 days later (Aug 31 + Sep 30 + Oct 31 + Nov 30 + Dec 31 = 153, + 181 days of 2026);
     # G3 is dated after the as-of date and does not count yet
     q2 = by[("coal_benchmark", "2025Q2")]
     assert (q2.accrued_fen, q2.received_fen, q2.outstanding_fen) == (1_500_000, 1_000_000, 500_000)
