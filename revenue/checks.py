@@ -142,13 +142,27 @@ def everyone_has_a_line(config: Config, r: RunResult) -> Check:
         if c.id in coops_with_stations:
             missing += [
                 f"member {m.household} of {c.id}"
-                for m in c.members
+                for m in c.members_during(r.period.start, r.period.end)
                 if (m.household, c.id) not in paid
             ]
     villages_with_stations = {s.owner for s in config.stations if s.kind == "village"}
     have_pools = {p.village for p in r.pools}
     missing += [f"pools of village {v}" for v in sorted(villages_with_stations - have_pools)]
     return _check("every station and every shareholder has a line", missing)
+
+
+def adjustments_paid_once(config: Config, r: RunResult) -> Check:
+    """No adjustment key paid by another final run or twice here; no amount below 0 [fen]."""
+    bad, seen = [], set()
+    for a in r.adjustments:
+        if a.key in r.paid_before:
+            bad.append(f"adjustment {a.key}: already paid by an earlier final run")
+        if a.key in seen:
+            bad.append(f"adjustment {a.key}: twice in this run")
+        seen.add(a.key)
+        if a.amount_fen < 0:
+            bad.append(f"adjustment {a.key}: negative amount {a.amount_fen}")
+    return _check("adjustment lines: each paid once, none negative", bad)
 
 
 #: every payout run runs all of these, in this order
@@ -159,6 +173,7 @@ MANDATORY: tuple[Callable[[Config, RunResult], Check], ...] = (
     invariant_total,
     no_negative_line,
     everyone_has_a_line,
+    adjustments_paid_once,
 )
 
 

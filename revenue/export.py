@@ -80,6 +80,13 @@ ZH = {
     "cash_vs_statement_yuan": "本期到账差额(元)",
     "check": "检查",
     "ok": "通过",
+    "ref": "编号",
+    "payee_kind": "收款类型",
+    "payee": "收款方",
+    "period_of": "所属期间",
+    "label_zh": "说明(中文)",
+    "label_en": "说明(英文)",
+    "unpaid_reason": "未付原因",
 }
 
 SHEETS_ZH = {
@@ -91,10 +98,18 @@ SHEETS_ZH = {
     "villages": "村集体资金",
     "reconciliation": "对账",
     "checks": "检查",
+    "adjustment-lines": "补发明细",
 }
 
 #: the three uses 国开办发〔2017〕61号 allows, for the notice board
 POOLS_ZH = {"jobs": "公益岗位", "projects": "小型公益事业", "awards": "奖励补助"}
+
+
+#: why an adjustment line is unpaid, for the notice board (revenue/late_money.py reasons)
+UNPAID_ZH = {
+    "no bank account on file (households[].account is empty)": "无银行账户",
+    "household no longer in the registry": "已不在登记名册",
+}
 
 
 def _sources_yuan(sources: str) -> str:
@@ -164,17 +179,27 @@ def tables(config: Config, r: RunResult) -> dict[str, list[dict]]:
     by_hh: dict[str, list] = defaultdict(list)
     for p in r.payouts:
         by_hh[p.household].append(p)
+    adj_hh: dict[str, list] = defaultdict(list)
+    for a in r.adjustments:
+        if a.payee_kind == "household":
+            adj_hh[a.payee].append(a)
     households, hh_lines = [], []
-    for h in sorted(by_hh):
-        lines = by_hh[h]
-        flags = sorted({p.flags for p in lines if p.flags})
+    for h in sorted(set(by_hh) | set(adj_hh)):
+        lines = by_hh.get(h, [])
+        adjs = adj_hh.get(h, [])
+        flags = sorted({p.flags for p in lines if p.flags} | {_unpaid_flag(a) for a in adjs} - {""})
         row = {
             "household_id": h,
-            "village_id": lines[0].village,
-            "amount_fen": sum(p.amount_fen for p in lines),
+            "village_id": lines[0].village if lines else adjs[0].village,
+            # what is paid now: unpaid adjustment lines are listed, not counted
+            "amount_fen": sum(p.amount_fen for p in lines)
+            + sum(a.amount_fen for a in adjs if not a.unpaid_reason),
         }
         _fen_cols(row, "amount")
-        row["sources"] = ";".join(f"{p.source}={p.amount_fen}" for p in lines)
+        row["sources"] = ";".join(
+            [f"{p.source}={p.amount_fen}" for p in lines]
+            + [f"{a.station or a.payee}@{a.period_of}={a.amount_fen}" for a in adjs]
+        )
         row["flags"] = ";".join(flags)
         households.append(row)
         for p in lines:
@@ -187,6 +212,17 @@ def tables(config: Config, r: RunResult) -> dict[str, list[dict]]:
             }
             _fen_cols(line, "amount")
             line["flags"] = p.flags
+            hh_lines.append(line)
+        for a in adjs:
+            line = {
+                "household_id": h,
+                "village_id": a.village,
+                "source": a.station or a.payee,
+                "line_kind": a.source,
+                "amount_fen": a.amount_fen,
+            }
+            _fen_cols(line, "amount")
+            line["flags"] = "; ".join(x for x in (a.label_en, _unpaid_flag(a)) if x)
             hh_lines.append(line)
     coops = []
     for c in r.cooperatives:
@@ -214,6 +250,35 @@ def tables(config: Config, r: RunResult) -> dict[str, list[dict]]:
         _fen_cols(row, "amount", "carried_in", "posts_paid", "balance")
         row["flags"] = p.flags
         villages.append(row)
+    for a in r.adjustments:
+        if a.payee_kind != "village":
+            continue
+        row = {
+            "village_id": a.payee,
+            "pool": adjustment_pool(a),
+            "amount_fen": a.amount_fen,
+            "carried_in_fen": 0,
+            "posts_paid_fen": 0,
+            "balance_fen": a.amount_fen,
+        }
+        _fen_cols(row, "amount", "carried_in", "posts_paid", "balance")
+        row["flags"] = a.label_en
+        villages.append(row)
+    adjustment_lines = []
+    for a in r.adjustments:
+        row = {
+            "source": a.source,
+            "ref": a.ref,
+            "payee_kind": a.payee_kind,
+            "payee": a.payee,
+            "village_id": a.village,
+            "station_id": a.station,
+            "period_of": a.period_of,
+            "amount_fen": a.amount_fen,
+        }
+        _fen_cols(row, "amount")
+        row.update(label_zh=a.label_zh, label_en=a.label_en, unpaid_reason=a.unpaid_reason)
+        adjustment_lines.append(row)
     checks = [{"check": c.name, "ok": "yes" if c.ok else "no"} for c in r.checks]
     recon = []
     for row in r.reconciliation:
@@ -231,7 +296,18 @@ def tables(config: Config, r: RunResult) -> dict[str, list[dict]]:
         "villages": villages,
         "reconciliation": recon,
         "checks": checks,
+        "adjustment-lines": adjustment_lines,
     }
+
+
+def _unpaid_flag(a) -> str:
+    return f"unpaid {a.amount_fen} fen: {a.unpaid_reason}" if a.unpaid_reason else ""
+
+
+def adjustment_pool(a) -> str:
+    """The pool a village's adjustment line goes to (its ref ends in "pool:<name>")."""
+    last = a.ref.rsplit("/", 1)[-1]
+    return last.removeprefix("pool:") if last.startswith("pool:") else a.source
 
 
 def to_csv(rows: list[dict], columns: list[str] | None = None) -> bytes:
@@ -250,7 +326,11 @@ _EMPTY_COLUMNS = {
     "households": ["household_id", "village_id", "amount_fen", "sources"],
     "household-lines": ["household_id", "village_id", "source", "line_kind", "amount_fen"],
     "components": ["station_id", "component", "amount_fen"],
-}
+    "adjustment-lines": [
+        "source", "ref", "payee_kind", "payee", "village_id", "station_id", "period_of",
+        "amount_fen", "amount_yuan", "label_zh", "label_en", "unpaid_reason",
+    ],
+}  # fmt: skip
 
 
 def render(config: Config, r: RunResult, lang: str = "en") -> dict[str, bytes]:
@@ -310,6 +390,20 @@ def to_xlsx(config: Config, r: RunResult, t: dict[str, list[dict]], lang: str) -
                 num(_cell("amount_yuan", row["amount_yuan"])),
                 num(row["flags"]),
             ]
+        late = [a for a in r.adjustments if a.village == v]
+        if late:  # late money, each line with its label ("2025年补贴 2026-11到账")
+            yield []
+            yield [(c, PLAIN) for c in ("户主/资金池", "补发说明", "金额(元)", "标记")]
+            for a in late:
+                hh = names.get(a.payee) if a.payee_kind == "household" else None
+                who = mask_name(hh.name) if hh else POOLS_ZH.get(adjustment_pool(a), a.payee)
+                yield [
+                    num(who),
+                    num(a.label_zh),
+                    num(_cell("x_yuan", fen_to_yuan_str(a.amount_fen))),
+                    num(f"未付：{UNPAID_ZH.get(a.unpaid_reason, a.unpaid_reason)}"
+                        if a.unpaid_reason else ""),
+                ]  # fmt: skip
         yield []
         yield [(c, PLAIN) for c in ("资金池", "本期金额(元)", "岗位工资(元)", "结余(元)")]
         for p in pools_of.get(v, []):
@@ -321,9 +415,10 @@ def to_xlsx(config: Config, r: RunResult, t: dict[str, list[dict]], lang: str) -
                 ),
             ]
 
+    adj_villages = {a.village for a in r.adjustments if a.village}
     sheets += [
         Sheet(f"公示-{vname.get(v, v)}"[:31], notice_rows(v))
-        for v in sorted(set(by_village) | set(pools_of))
+        for v in sorted(set(by_village) | set(pools_of) | adj_villages)
     ]
     return write_workbook(sheets)
 

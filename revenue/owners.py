@@ -114,7 +114,13 @@ def _cooperatives(a: Allocation, village_of: dict[str, str]) -> None:
         rule = a.rule("cooperative", c.id)
         if rule is None:
             continue
-        lines, line = al.cooperative(c, totals.get(c.id, 0), rule, village_of)
+        # the members of the period (dated membership, core/config/model.py Member)
+        members = c.members_during(a.period.start, a.period.end)
+        if not members:
+            a.errors.append(f"{c.id}: no member holds shares for the whole of {a.period.id}")
+            continue
+        coop = c if len(members) == len(c.members) else c.model_copy(update={"members": members})
+        lines, line = al.cooperative(coop, totals.get(c.id, 0), rule, village_of)
         a.payouts += lines
         a.cooperatives.append(line)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from core.config import Config
 from core.problems import BadInput, Problem
 from core.store.base import Store
+from revenue import adjustments
 from revenue.ledger import Ledger, LedgerBroken
 from revenue.meter_import import load_imported
 from revenue.period import Period
@@ -134,6 +135,8 @@ def payout(
             period,
             imported=load_imported(ledger),
             carried_in=carried_in(ledger, period),
+            adjustments=adjustments.collect(config, ledger, period),
+            paid_before=frozenset(adjustments.paid_keys(ledger, except_period=period.id)),
         )
         status = "final" if final or supersede else "draft"
         return publish(

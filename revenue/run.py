@@ -24,6 +24,7 @@ from core.config.model import Station
 from core.localday import local_midnight_ms
 from core.store.base import Store
 from revenue import allocate as al
+from revenue.adjustments import STATE_KEY, AdjustmentLine
 from revenue.checks import Check, run_checks
 from revenue.energy import ERROR, MISSING, EnergyLine, EnergyReader, ImportedMeter, worst
 from revenue.owners import Allocation, allocate_station, finish
@@ -69,6 +70,10 @@ class RunResult:
     warnings: tuple[str, ...] = ()
     state: dict = field(default_factory=dict)
     reconciliation: tuple[dict, ...] = ()
+    #: money of other periods or batches paid by this run (revenue/adjustments.py)
+    adjustments: tuple[AdjustmentLine, ...] = ()
+    #: adjustment keys other effective final runs had paid when this run was computed
+    paid_before: frozenset[str] = frozenset()
 
     @property
     def ok(self) -> bool:
@@ -166,8 +171,15 @@ def compute(
     *,
     imported: ImportedMeter | None = None,
     carried_in: dict[str, int] | None = None,
+    adjustments: tuple[AdjustmentLine, ...] = (),
+    paid_before: frozenset[str] = frozenset(),
 ) -> RunResult:
-    """Compute a payout run for a period (see module docstring)."""
+    """Compute a payout run for a period (see module docstring).
+
+    ``adjustments`` (revenue/adjustments.collect) are paid on top; their keys go into
+    the run's state so a later run never pays them again (``paid_before``: the keys
+    already paid, for the mandatory check).
+    """
     tz = config.site.tz
     reader = EnergyReader(config, store, period.start_ms(tz), period.end_ms(tz), imported=imported)
     warnings: list[str] = []
@@ -191,9 +203,11 @@ def compute(
         warnings += warns
     recon = reconcile(config, reader, period, st_lines, imported or ImportedMeter())
     finish(alloc)
+    if adjustments:
+        alloc.state[STATE_KEY] = sorted(a.key for a in adjustments)
     result = RunResult(
         period,
-        inputs_hash(config, period, energy, carried_in),
+        inputs_hash(config, period, energy, carried_in, adjustments),
         tuple(st_lines),
         tuple(alloc.payouts),
         tuple(alloc.cooperatives),
@@ -203,15 +217,21 @@ def compute(
         tuple(warnings),
         alloc.state,
         tuple(recon),
+        tuple(adjustments),
+        frozenset(paid_before),
     )
     return replace(result, checks=run_checks(config, result))
 
 
 def inputs_hash(
-    config: Config, period: Period, energy: list[EnergyLine], carried_in: dict[str, int]
+    config: Config,
+    period: Period,
+    energy: list[EnergyLine],
+    carried_in: dict[str, int],
+    adjustments: tuple[AdjustmentLine, ...] = (),
 ) -> str:
     """SHA-256 of everything a run's amounts depend on: energy lines, tariffs, rules,
-    the registry and the balances carried in."""
+    the registry, the balances carried in and the adjustment lines paid."""
     inputs = {
         "period": period.id,
         "energy": [asdict(e) for e in energy],
@@ -220,7 +240,7 @@ def inputs_hash(
         "registry": {
             "households": sorted((h.id, h.village, h.name) for h in config.households),
             "cooperatives": sorted(
-                (c.id, c.village, sorted((m.household, m.shares) for m in c.members))
+                (c.id, c.village, sorted(_member_key(m) for m in c.members))
                 for c in config.cooperatives
             ),
             "stations": sorted(
@@ -238,7 +258,16 @@ def inputs_hash(
         },
         "carried_in_fen": dict(sorted(carried_in.items())),
     }
+    if adjustments:  # absent when none, so the hashes of earlier runs still hold
+        inputs["adjustments"] = [asdict(a) for a in adjustments]
     return sha256_json(inputs)
+
+
+def _member_key(m) -> tuple:
+    """A member as the inputs hash sees it (dates only when given: older hashes hold)."""
+    if m.since is None and m.until is None:
+        return (m.household, m.shares)
+    return (m.household, m.shares, str(m.since or ""), str(m.until or ""))
 
 
 def reconcile(

@@ -177,10 +177,36 @@ class Household(Section):
 
 
 class Member(Section):
-    """A household's shares in a cooperative."""
+    """A household's shares in a cooperative, from ``since`` until ``until`` (exclusive).
+
+    The dates say who owned the array in an earlier period, so money received late for
+    it reaches the members of then (revenue/late_money.py). Both fall on the first of a
+    month (a payout period is whole months); none = a member from the start / still one.
+    """
 
     household: Identifier
     shares: int = Field(gt=0, description="whole shares held (e.g. 1 share = 1 kW)")
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _month_bounds(self) -> Member:
+        for name in ("since", "until"):
+            d = getattr(self, name)
+            if d is not None and d.day != 1:
+                raise ValueError(
+                    f"{name} {d} is not the first of a month; membership changes at a "
+                    f"month boundary (write {d.replace(day=1)})"
+                )
+        if self.since and self.until and self.until <= self.since:
+            raise ValueError(f"until {self.until} must be after since {self.since}")
+        return self
+
+    def holds(self, start: dt.date, end: dt.date) -> bool:
+        """True when the membership covers the whole of [start, end)."""
+        return (self.since is None or self.since <= start) and (
+            self.until is None or self.until >= end
+        )
 
 
 class Cooperative(Section):
@@ -190,6 +216,10 @@ class Cooperative(Section):
     name: str
     village: Identifier
     members: list[Member] = Field(min_length=1)
+
+    def members_during(self, start: dt.date, end: dt.date) -> list[Member]:
+        """The members whose membership covers the whole of [start, end)."""
+        return [m for m in self.members if m.holds(start, end)]
 
 
 class Station(Section):

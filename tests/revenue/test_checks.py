@@ -98,6 +98,17 @@ def _member_without_line(r: RunResult) -> RunResult:
     )
 
 
+def _adjustment_paid_before(r: RunResult) -> RunResult:
+    # a late-money line whose key an earlier final run already paid: nothing else reads it
+    from revenue.adjustments import AdjustmentLine
+
+    line = AdjustmentLine(
+        "late_receipt", "grid/R1/s-hh-1/national_subsidy/2025-03/household:hh-1",
+        "household", "hh-1", "dongpi", "s-hh-1", "2025-03", 1234, "补贴", "subsidy",
+    )  # fmt: skip
+    return dataclasses.replace(r, adjustments=(line,), paid_before=frozenset({line.key}))
+
+
 BREAKS = {
     checks.inputs_complete: _missing_input,
     checks.station_lines_add_up: _station_not_adding_up,
@@ -105,6 +116,7 @@ BREAKS = {
     checks.invariant_total: _money_from_nowhere,
     checks.no_negative_line: _negative_line,
     checks.everyone_has_a_line: _member_without_line,
+    checks.adjustments_paid_once: _adjustment_paid_before,
 }
 
 
