@@ -14,6 +14,7 @@ COMMANDS: tuple[str, ...] = (
     "receipts",
     "receivables",
     "revenue",
+    "notice",
     "alerts",
     "backup",
     "restore",
