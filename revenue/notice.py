@@ -1,0 +1,263 @@
+"""What the village notice (公示) of a final run says, read from the ledger, and its check code.
+
+The notice is built from the files the ledger recorded with the run (households-, household-
+lines- and villages-PERIOD.csv, plus adjustments-PERIOD.csv when the run has one), never from
+an export on disk or a fresh computation: what is pinned up is what the ledger holds.
+
+The check code is the first 10 hex digits of SHA-256("<run hash>/<village id>"): anyone
+holding the sheet can give it to the public check page (web/pages/notice_check.py), which
+finds the run and village it belongs to and shows the same totals, or says it matches
+nothing. It names no person and no account.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import re
+from dataclasses import dataclass
+
+from core.config import Config
+from core.problems import BadInput, Problem
+from revenue.export import POOLS_ZH, mask_name
+from revenue.ledger import Ledger, RunRecord
+from revenue.period import parse_period
+
+CODE_LENGTH = 10
+_CODE_RE = re.compile(r"^[0-9a-f]{10}$")
+
+#: a household line's kind as the notice names its source ({name}: the source's name)
+KIND_ZH = {
+    "station": "户用电站",
+    "cooperative": "{name}分红",
+    "legacy": "村级电站收益分成",
+    "post": "公益岗位工资",
+    "award": "奖励补助",
+}
+
+#: flags of a line as the notice says them ("name:detail" by name, {detail} filled in);
+#: others are printed as recorded
+FLAGS_ZH = {
+    "no-data": "无发电数据",
+    "unpaid": "未付",
+    "legacy_beneficiary_share": "按{detail}分成",
+}
+
+
+def flag_zh(flag: str) -> str:
+    """A recorded line flag as the notice prints it (FLAGS_ZH)."""
+    name, _, detail = flag.partition(":")
+    template = FLAGS_ZH.get(name)
+    return template.format(detail=detail) if template else flag
+
+
+@dataclass(frozen=True)
+class NoticeLine:
+    """One household on the notice: masked name, where its money came from, the amount."""
+
+    household_id: str
+    name_masked: str
+    sources: tuple[str, ...]
+    amount_fen: int
+    note: str
+
+
+@dataclass(frozen=True)
+class PoolUse:
+    """A village pool of the period: its income, what was carried in, paid out, left [fen]."""
+
+    pool: str
+    label: str
+    amount_fen: int
+    carried_in_fen: int
+    paid_fen: int
+    balance_fen: int
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One village's notice of one run."""
+
+    run_seq: int
+    run_hash: str
+    status: str  # final | superseded
+    superseded_by: int | None
+    period: str
+    period_zh: str
+    village_id: str
+    village_name: str
+    lines: tuple[NoticeLine, ...]
+    pools: tuple[PoolUse, ...]
+
+    @property
+    def households_fen(self) -> int:
+        """Paid to households [fen]."""
+        return sum(ln.amount_fen for ln in self.lines)
+
+    @property
+    def pools_fen(self) -> int:
+        """The village pools' income of the period [fen]."""
+        return sum(p.amount_fen for p in self.pools)
+
+    @property
+    def check_code(self) -> str:
+        """The code printed on the sheet (module docstring)."""
+        return check_code(self.run_hash, self.village_id)
+
+
+def check_code(run_hash: str, village_id: str) -> str:
+    """First 10 hex digits of SHA-256("<run hash>/<village id>")."""
+    return hashlib.sha256(f"{run_hash}/{village_id}".encode()).hexdigest()[:CODE_LENGTH]
+
+
+def normalize_code(text: str) -> str | None:
+    """A code as typed (any case, spaces or dashes) -> 10 lowercase hex digits, or None."""
+    code = re.sub(r"[\s-]", "", text or "").lower()
+    return code if _CODE_RE.match(code) else None
+
+
+def period_zh(period_id: str) -> str:
+    """2026-07 -> 2026年7月, 2026Q3 -> 2026年第3季度."""
+    p = parse_period(period_id)
+    if p.month_count == 3:
+        return f"{p.start.year}年第{(p.start.month - 1) // 3 + 1}季度"
+    return f"{p.start.year}年{p.start.month}月"
+
+
+def date_zh(d: dt.date) -> str:
+    """2026-08-05 -> 2026年8月5日."""
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def _csv(files: dict[str, bytes], table: str, period: str) -> list[dict]:
+    data = files.get(f"{table}-{period}.csv")
+    if data is None:
+        return []
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+
+
+def superseded_by(ledger: Ledger, run: RunRecord) -> int | None:
+    """The run that superseded a final run, if any."""
+    for r in ledger.runs(run.period):
+        if r.supersedes == run.seq:
+            return r.seq
+    return None
+
+
+def villages_of(files: dict[str, bytes], period: str) -> list[str]:
+    """The villages a run's recorded files name (households or pools), sorted."""
+    rows = _csv(files, "households", period) + _csv(files, "villages", period)
+    return sorted({r["village_id"] for r in rows if r.get("village_id")})
+
+
+def final_run(ledger: Ledger, seq: int) -> RunRecord:
+    """A recorded final run by its number; BadInput for a missing or draft run."""
+    run = next((r for r in ledger.runs() if r.seq == seq), None)
+    if run is None:
+        raise BadInput([Problem("--run", f"there is no run {seq} in the ledger", "")])
+    if run.status != "final":
+        raise BadInput(
+            [
+                Problem(
+                    "--run",
+                    f"run {seq} ({run.period}) is a {run.status}: only a final run is published",
+                    f"finalize it: pvledger revenue --period {run.period} --final",
+                )
+            ]
+        )
+    return run
+
+
+def build(config: Config, ledger: Ledger, run: RunRecord, village_id: str) -> Notice:
+    """The notice of one village in a final run (BadInput: the run does not name it)."""
+    files = ledger.files(run.seq)
+    period = run.period
+    known = villages_of(files, period)
+    if village_id not in known:
+        raise BadInput(
+            [
+                Problem(
+                    "--village",
+                    f"run {run.seq} ({period}) has no line of village {village_id!r}",
+                    f"one of: {', '.join(known) or '(none)'}",
+                )
+            ]
+        )
+    coop_name = {c.id: c.name for c in config.cooperatives}
+    by_hh: dict[str, list[dict]] = {}
+    for r in _csv(files, "household-lines", period):
+        if r.get("village_id", village_id) == village_id:
+            by_hh.setdefault(r["household_id"], []).append(r)
+    for r in _csv(files, "adjustments", period):
+        if r.get("payee_kind") == "household" and r.get("village") == village_id:
+            by_hh.setdefault(r["payee"], []).append(
+                {
+                    "source": r.get("label_zh", r.get("source", "")),
+                    "line_kind": "adjustment",
+                    "amount_fen": r["amount_fen"],
+                    "flags": "unpaid" if r.get("unpaid_reason") else "",
+                }
+            )
+    lines = []
+    for h, rows in sorted(by_hh.items()):
+        hh = config.household_by_id.get(h)
+        sources = tuple(_source_zh(r, coop_name) for r in rows)
+        flags = sorted({f for r in rows for f in (r.get("flags") or "").split(";") if f})
+        lines.append(
+            NoticeLine(
+                h,
+                mask_name(hh.name) if hh else h,
+                sources,
+                sum(int(r["amount_fen"]) for r in rows),
+                "；".join(flag_zh(f) for f in flags),
+            )
+        )
+    pools = tuple(
+        PoolUse(
+            r["pool"],
+            POOLS_ZH.get(r["pool"], r["pool"]),
+            int(r["amount_fen"]),
+            int(r.get("carried_in_fen") or 0),
+            int(r.get("posts_paid_fen") or 0),
+            int(r.get("balance_fen") or r["amount_fen"]),
+        )
+        for r in _csv(files, "villages", period)
+        if r["village_id"] == village_id
+    )
+    later = superseded_by(ledger, run)
+    v = config.village_by_id.get(village_id)
+    return Notice(
+        run.seq,
+        run.hash,
+        "final" if later is None else "superseded",
+        later,
+        period,
+        period_zh(period),
+        village_id,
+        v.name if v else village_id,
+        tuple(lines),
+        pools,
+    )
+
+
+def _source_zh(row: dict, coop_name: dict[str, str]) -> str:
+    kind = row.get("line_kind", "")
+    if kind == "adjustment":
+        return row["source"]
+    template = KIND_ZH.get(kind)
+    if template is None:
+        return row.get("source", kind)
+    return template.format(name=coop_name.get(row["source"], row["source"]))
+
+
+def find(config: Config, ledger: Ledger, code: str) -> Notice | None:
+    """The notice a check code belongs to, among every final run (superseded ones too)."""
+    for run in ledger.runs():
+        if run.status != "final":
+            continue
+        for v in villages_of(ledger.files(run.seq), run.period):
+            if check_code(run.hash, v) == code:
+                return build(config, ledger, run, v)
+    return None

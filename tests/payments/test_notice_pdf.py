@@ -1,0 +1,165 @@
+"""The printable notice (公示): a real final run in a real ledger, the CLI, the PDF read back
+with pdftotext and rendered with pdftoppm."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from core.config import load_config
+from core.store import open_store
+from pvledger.cli import main
+from revenue.capital_numerals import capital_yuan
+from revenue.ledger import Ledger
+from revenue.money import fen_to_yuan_str
+from revenue.notice import check_code, normalize_code
+from revenue.payout import ledger_path, payout
+from revenue.period import parse_period
+from tests.revenue.helpers import read_csv, setup_case
+
+AUGUST = parse_period("2026-08")
+PHONE = "0796-8221234"
+
+
+def _needs(tool: str) -> None:
+    if shutil.which(tool) is None:  # scripts/test installs poppler-utils
+        pytest.fail(f"{tool} is missing: apt-get install poppler-utils")
+
+
+def _case(tmp_path: Path):
+    cfg = setup_case("several-schemes", tmp_path)
+    with cfg.path.open("a", encoding="utf-8") as f:
+        f.write(
+            f'notice: {{days: 7, complaint_phone: "{PHONE}", complaint_office: 测试县乡村振兴局}}\n'
+        )
+    return load_config(cfg.path)
+
+
+def _final(cfg, tmp_path: Path, **kw):
+    with open_store(cfg, readonly=True) as store:
+        return payout(cfg, store, AUGUST, out_dir=tmp_path / "run", final=True, **kw)
+
+
+def _text(pdf: Path) -> str:
+    _needs("pdftotext")
+    return subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def test_notice_pdf_text_png_and_check_code(tmp_path, capsys):
+    cfg = _case(tmp_path)
+    out = _final(cfg, tmp_path)
+    seq = out.record.seq
+    rc = main(
+        ["-c", str(cfg.path), "notice", "--run", str(seq), "--village", "dongpi",
+         "--out", str(tmp_path / "n"), "--date", "2026-09-05"]
+    )  # fmt: skip
+    assert rc == 0, capsys.readouterr().err
+    pdf = tmp_path / "n" / "notice-2026-08-dongpi.pdf"
+    text = _text(pdf)
+    flat = "".join(text.split())  # pdftotext wraps long cells: compare without spaces
+
+    # names masked, never in full; the other village's household is not on this sheet
+    households = read_csv(out.files["households-2026-08.csv"])
+    mine = [r for r in households if r["village_id"] == "dongpi"]
+    assert {r["household_id"] for r in mine} == {"hh-1", "hh-2"}
+    for h in cfg.households:
+        assert h.name not in flat
+    assert "张*华" in flat and "李*" in flat and "欧**明" not in flat
+    # each household's amount in figures and in capital numerals, as the ledger recorded it
+    for r in mine:
+        fen = int(r["amount_fen"])
+        assert fen_to_yuan_str(fen) in flat and capital_yuan(fen) in flat
+    total = sum(int(r["amount_fen"]) for r in mine)
+    assert f"合计2户{fen_to_yuan_str(total)}{capital_yuan(total)}" in flat
+    pools = [r for r in read_csv(out.files["villages-2026-08.csv"]) if r["village_id"] == "dongpi"]
+    pools_fen = sum(int(r["amount_fen"]) for r in pools)
+    for r in pools:
+        assert fen_to_yuan_str(int(r["amount_fen"])) in flat
+    assert f"村集体本期收益合计{fen_to_yuan_str(pools_fen)}元（{capital_yuan(pools_fen)}）" in flat
+    assert "公益岗位" in flat and "小型公益事业" in flat and "奖励补助" in flat
+    assert "公示期：2026年9月5日至2026年9月11日（7天）" in flat
+    assert PHONE in flat and "测试县乡村振兴局" in flat
+    code = check_code(out.record.hash, "dongpi")
+    assert f"核对码：{code}" in flat
+    assert text.count(code) >= 2  # on the sheet and in the page footer
+
+    # the font is embedded (a printed sheet looks the same anywhere)
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True)
+    rows = fonts.stdout.splitlines()[2:]
+    cjk = [r for r in rows if "TrueType" in r]
+    assert cjk and all(r.split()[-5] == "yes" for r in cjk), fonts.stdout  # emb column
+    # reportlab's document always lists base-14 Helvetica; nothing else may go unembedded
+    assert all(r.startswith("Helvetica ") for r in rows if r not in cjk), fonts.stdout
+
+    # rendered: an A4 page (portrait) with ink on it
+    _needs("pdftoppm")
+    subprocess.run(["pdftoppm", "-r", "50", "-png", str(pdf), str(tmp_path / "p")], check=True)
+    pngs = sorted(tmp_path.glob("p*.png"))
+    assert len(pngs) == 1
+    img = Image.open(pngs[0]).convert("L")
+    w, h = img.size
+    assert abs(h / w - 297 / 210) < 0.02
+    dark = img.histogram()[:128]
+    dark = sum(dark)
+    assert dark > w * h * 0.005, "the page is blank"
+
+    # the same code checked from the command line: the run, the village and the totals
+    capsys.readouterr()
+    assert main(["-c", str(cfg.path), "notice", "--check", code.upper()]) == 0
+    said = capsys.readouterr().out
+    assert f"run {seq} (final)" in said and fen_to_yuan_str(total) in said
+    assert fen_to_yuan_str(pools_fen) in said
+    assert main(["-c", str(cfg.path), "notice", "--check", "0" * 10]) == 1
+
+
+def test_every_village_by_default_and_byte_identical(tmp_path, capsys):
+    cfg = _case(tmp_path)
+    seq = str(_final(cfg, tmp_path).record.seq)
+    args = ["-c", str(cfg.path), "notice", "--run", seq, "--date", "2026-09-05", "--out"]
+    assert main([*args, str(tmp_path / "a")]) == 0
+    assert main([*args, str(tmp_path / "b")]) == 0
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == ["notice-2026-08-dongpi.pdf", "notice-2026-08-shangxi.pdf"]
+    for n in names:
+        assert (tmp_path / "a" / n).read_bytes() == (tmp_path / "b" / n).read_bytes()
+    flat = "".join(_text(tmp_path / "a" / "notice-2026-08-shangxi.pdf").split())
+    assert "欧**明" in flat and "本期无村集体收益" in flat
+
+
+def test_bad_input_exits_2_and_writes_nothing(tmp_path, capsys):
+    cfg = _case(tmp_path)
+    c = ["-c", str(cfg.path), "notice", "--out", str(tmp_path / "x")]
+    assert main([*c, "--run", "1"]) == 2  # no ledger yet
+    with open_store(cfg, readonly=True) as store:
+        draft = payout(cfg, store, AUGUST, out_dir=None)
+    assert main([*c, "--run", str(draft.record.seq)]) == 2  # a draft is not published
+    assert "only a final run" in capsys.readouterr().err
+    first = _final(cfg, tmp_path)
+    assert main([*c, "--run", "99"]) == 2
+    assert main([*c, "--run", str(first.record.seq), "--village", "nowhere"]) == 2
+    assert "one of: dongpi, shangxi" in capsys.readouterr().err
+    assert main([*c, "--run", str(first.record.seq), "--date", "2026-13-01"]) == 2
+    assert main([*c, "--check", "not-a-code"]) == 2
+    assert not (tmp_path / "x").exists()
+
+    # a correction supersedes the run: its notice is refused, its code says so
+    with open_store(cfg, readonly=True) as store:
+        fix = payout(cfg, store, AUGUST, out_dir=None, supersede=True, reason="re-checked")
+    assert main([*c, "--run", str(first.record.seq)]) == 2
+    assert f"superseded by run {fix.record.seq}" in capsys.readouterr().err
+    old = check_code(first.record.hash, "dongpi")
+    assert main(["-c", str(cfg.path), "notice", "--check", old]) == 0
+    assert f"superseded by run {fix.record.seq}" in capsys.readouterr().out
+    with Ledger(ledger_path(cfg)) as led:
+        assert led.verify() == []
+
+
+def test_normalize_code() -> None:
+    assert normalize_code(" 78DC0-088F9 ") == "78dc0088f9"
+    assert normalize_code("78dc0088f") is None and normalize_code("78dc0088fg") is None
