@@ -110,7 +110,7 @@ class Engine:
         rules = [r for r in self.fleet.rules() if r.kind in self.kinds]
         lookback = max((self.kinds[r.kind].lookback_s(r) for r in rules), default=0.0)
         days = max((self.kinds[r.kind].history_days(r) for r in rules), default=0)
-        return snapshot.take(
+        snap = snapshot.take(
             self.store,
             self.fleet,
             now_ms,
@@ -119,6 +119,12 @@ class Engine:
             open_alerts=self.db.open_alerts(),
             floor_ms=self.started_ms,
         )
+        if self.county:  # what the gateways' status topics said (their last wills)
+            from alerts import remote
+
+            remote.ensure_schema(self.db)
+            snap.gateway_status = remote.gateway_status(self.db)
+        return snap
 
     def evaluate(self, now_ms: int) -> list[Finding]:
         """All findings at now_ms, suppression applied (no lifecycle change)."""

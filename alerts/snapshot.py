@@ -52,6 +52,8 @@ class Snapshot:
     floor_ms: int | None = None
     open_alerts: list[Alert] = field(default_factory=list)
     daily: list[DayBounds] = field(default_factory=list)
+    #: county: gateway -> (state, since_ms) from its MQTT status topic (alerts/remote.py)
+    gateway_status: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     def expected_1kw(self, ts_ms: int) -> float:
         """Clear-sky output of 1 kWp at ts_ms [W] (from the minute grid)."""

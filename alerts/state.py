@@ -10,10 +10,11 @@ had not been confirmed is retried).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -125,6 +126,15 @@ class AlertDb:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        cols = {r[1] for r in self._db.execute("PRAGMA table_info(alerts)")}
+        if "origin" not in cols:  # files made before gateways forwarded their events
+            self._db.execute("ALTER TABLE alerts ADD COLUMN origin TEXT")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """The connection inside one immediate transaction (for alerts/remote.py)."""
+        with self._lock, immediate(self._db):
+            yield self._db
 
     def close(self) -> None:
         """Close the file."""
@@ -209,11 +219,25 @@ class AlertDb:
         describe: Describe,
     ) -> list[Event]:
         db = self._db
-        open_rows = {(a.kind, a.subject): a for a in self.open_alerts() if a.kind in kinds}
+        # an open alert a gateway raised and forwarded (alerts/remote.py) is the gateway's:
+        # its events say when it fires and resolves, this evaluation neither resolves it
+        # nor opens a second one for the same (kind, subject)
+        remote = set(
+            db.execute(
+                "SELECT kind, subject FROM alerts WHERE state != 'resolved' AND origin IS NOT NULL"
+            ).fetchall()
+        )
+        open_rows = {
+            (a.kind, a.subject): a
+            for a in self.open_alerts()
+            if a.kind in kinds and (a.kind, a.subject) not in remote
+        }
         events: list[Event] = []
         seen_keys = set()
         for f in findings:
             key = (f.kind, f.subject)
+            if key in remote:
+                continue
             seen_keys.add(key)
             row = open_rows.get(key)
             seen = json.dumps(f.seen, ensure_ascii=False, sort_keys=True)
@@ -299,6 +323,13 @@ class AlertDb:
             (alert_id, now, name, json.dumps(payload, ensure_ascii=False)),
         )
         eid = int(cur.lastrowid or 0)
+        self.queue(eid, alert_id, name, now, notifiers)
+        return Event(eid, alert_id, now, name, payload)
+
+    def queue(
+        self, event_id: int, alert_id: int, name: str, now: int, notifiers: Sequence[str]
+    ) -> None:
+        """Owe a notified event to each notifier (inside the caller's transaction)."""
         if name in NOTIFIED_EVENTS:
             self._db.execute(
                 "UPDATE alerts SET last_notified_ms = ?, notify_count = notify_count + 1 "
@@ -307,9 +338,8 @@ class AlertDb:
             )
             self._db.executemany(
                 "INSERT INTO deliveries (event_id, notifier) VALUES (?, ?)",
-                [(eid, n) for n in notifiers],
+                [(event_id, n) for n in notifiers],
             )
-        return Event(eid, alert_id, now, name, payload)
 
     def drop_pending(self) -> int:
         """Delete the pending alerts nobody acknowledged; returns how many.

@@ -2,7 +2,7 @@
 
 pvledger alerts [--open] [--since T] [--format table|json]
 pvledger alerts ack ID [--note TEXT]
-pvledger alerts watch [--once] [--sim-clock FILE]
+pvledger alerts watch [--once] [--sim-clock FILE] [--no-gateway-events]
 """
 
 from __future__ import annotations
@@ -52,6 +52,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     w = actions.add_parser("watch", help="evaluate the rules on a schedule against the store")
     w.add_argument("--once", action="store_true", help="one evaluation, then exit")
     w.add_argument("--sim-clock", metavar="FILE", help="share the simulator's clock anchor")
+    w.add_argument(
+        "--no-gateway-events",
+        action="store_true",
+        help="do not take the gateways' alert events and status from the MQTT broker",
+    )
     w.set_defaults(func=run_watch)
 
 
@@ -144,6 +149,14 @@ def run_watch(args: argparse.Namespace) -> int:
     clock: Clock = ScaledClock.load(Path(args.sim_clock)) if args.sim_clock else Clock()
     store = open_store(config, readonly=True)
     engine = open_engine(config, store, county=True)
+    inbox = None
+    if not (args.once or args.no_gateway_events):
+        from alerts.remote import GatewayInbox
+
+        # the gateways' forwarded alert events and their status (last will) topics
+        owed = [n.name for n in engine.notifiers if n.takes_events]
+        inbox = GatewayInbox(config, engine.db, owed, clock.now_ms)
+        inbox.start()
     stop = threading.Event()
     old = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -156,6 +169,8 @@ def run_watch(args: argparse.Namespace) -> int:
     finally:
         for s, h in old.items():
             signal.signal(s, h)
+        if inbox is not None:
+            inbox.stop()
         close_engine(engine)
         store.close()
     return 0
