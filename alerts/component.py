@@ -25,9 +25,12 @@ log = logging.getLogger("alerts")
 
 
 def open_engine(config: Config, store: Store, *, county: bool = False) -> Engine:
-    """An engine over store with the configured notifiers and lifecycle database."""
+    """An engine over store with the configured notifiers and lifecycle database; its
+    step also runs the work orders (alerts/workorders/loop.py)."""
+    from alerts.workorders.loop import WorkOrderEngine
+
     db = AlertDb(config.resolve(config.alerts.db_path))
-    return Engine(config, store, db, build_notifiers(config), county=county)
+    return WorkOrderEngine(config, store, db, build_notifiers(config), county=county)
 
 
 def close_engine(engine: Engine) -> None:
