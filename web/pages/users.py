@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -75,7 +75,7 @@ def users(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         accounts.create(d["username"], d["role"], d["villages"], d["password"], request=request)
-        messages.success(request, _t("User %(name)s added.") % {"name": d["username"]})
+        messages.success(request, gettext("User %(name)s added.") % {"name": d["username"]})
         return redirect("users")
     people = get_user_model().objects.order_by("username")
     names = {v.id: v.name for v in runtime.config().villages}
@@ -103,7 +103,7 @@ def user(request: HttpRequest, name: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         accounts.change(target, role=d["role"], villages=d["villages"], request=request)
-        messages.success(request, _t("User %(name)s changed.") % {"name": name})
+        messages.success(request, gettext("User %(name)s changed.") % {"name": name})
         return redirect("users")
     return render(request, "users/user.html", {"target": target, "form": form})
 
@@ -115,10 +115,10 @@ def set_active(request: HttpRequest, name: str) -> HttpResponse:
     target = get_object_or_404(get_user_model(), username=name)
     active = request.POST.get("active") == "1"
     if target.pk == request.user.pk and not active:
-        messages.error(request, _t("You cannot disable yourself."))
+        messages.error(request, gettext("You cannot disable yourself."))
     else:
         accounts.change(target, active=active, request=request)
-        done = _t("User %(name)s enabled.") if active else _t("User %(name)s disabled.")
+        done = gettext("User %(name)s enabled.") if active else gettext("User %(name)s disabled.")
         messages.success(request, done % {"name": name})
     return redirect("users")
 

@@ -1,0 +1,1 @@
+"""Tools for the web pages' translations (not imported by the running site)."""
