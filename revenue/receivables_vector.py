@@ -3,8 +3,9 @@ of lines); the same rules as revenue/receivables.py, tested equal to it line by 
 
 Inputs are columns instead of objects: one row per accrual key (station, component,
 period), unique, and the receipt shares as (row index, amount, date). Every amount is
-int64 fen and every sum is an integer sum (np.add.at, np.add.reduceat): nothing passes
-through a float. Dates are days since 1970-01-01 (int), months are months since 1970-01.
+int64 fen and every sum exact (exact_bincount: float64 sums only while provably exact,
+np.add.at otherwise). Due dates come from a small table per (component, month). Dates
+are days since 1970-01-01 (int), months are months since 1970-01.
 
 ``receivables_arrays(accruals, shares, as_of, cycles) -> ReceivableArrays``;
 ``group_totals(group, n_groups, lines) -> GroupTotals``.
@@ -81,46 +82,84 @@ def _first_day(months: np.ndarray) -> np.ndarray:
     return months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
 
 
+def exact_bincount(index: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
+    """Integer sums of weights per index (0 .. n-1), exact, as int64.
+
+    np.bincount sums in float64, which is exact while every partial sum is an integer
+    below 2**53; the sum of |weights| bounds them all, so that is checked (in int64) and
+    np.add.at (exact, slower) used when it does not hold.
+    """
+    if int(np.abs(weights).sum(dtype=np.int64)) < 2**53:
+        return np.bincount(index, weights=weights, minlength=n).astype(np.int64)
+    out = np.zeros(n, dtype=np.int64)
+    np.add.at(out, index, weights.astype(np.int64))
+    return out
+
+
+def _due_table(base: int, span: int, cycles: Sequence[Cycle]) -> np.ndarray:
+    """Due day per (component, last month - base): a small table instead of 40 M dates."""
+    months = base + np.arange(span, dtype=np.int64)
+    year0, moy = np.divmod(months, 12)
+    out = []
+    for c in cycles:
+        size = _CYCLE_MONTHS[c.cycle]
+        end = year0 * 12 + (moy // size) * size + size - 1  # last month of the settlement period
+        out.append(_first_day(end + c.due_months + 1) - 1)
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
 def receivables_arrays(
     acc: AccrualArrays, shares: ShareArrays, as_of: dt.date, cycles: Sequence[Cycle]
 ) -> ReceivableArrays:
     """revenue/receivables.receivables over arrays (module doc), for rows with unique keys."""
     today = (as_of - EPOCH).days
-    last = acc.last_month.astype(np.int64)
-    ended = _first_day(last + 1) - 1 <= today
-    accrued = np.where(ended, acc.accrued_fen, 0).astype(np.int64)
-    received = np.zeros(len(accrued), dtype=np.int64)
-    got = np.zeros(len(accrued), dtype=bool)
+    n = len(acc.accrued_fen)
+    if n == 0:
+        z = np.zeros(0, dtype=np.int64)
+        return ReceivableArrays(z.astype(bool), z, z, z, z, z, z.astype(np.int8))
+    base = int(acc.last_month.min())
+    span = int(acc.last_month.max()) - base + 1
+    code = acc.component.astype(np.int32) * span + (acc.last_month - base).astype(np.int32)
+    due = _due_table(base, span, cycles).astype(np.int32)[code]
+    month_ends = _first_day(base + np.arange(span, dtype=np.int64) + 1) - 1
+    ended_tab = np.tile(month_ends <= today, len(cycles))
+    ended = ended_tab[code]
+    del code
+    all_ended = bool(ended_tab.all())
+    accrued = acc.accrued_fen if all_ended else np.where(ended, acc.accrued_fen, 0)
     keep = shares.received_day <= today
-    rows = shares.row[keep]
-    np.add.at(received, rows, shares.amount_fen[keep].astype(np.int64))
-    got[rows] = True
+    rows, fen = (shares.row, shares.amount_fen) if keep.all() else (
+        shares.row[keep], shares.amount_fen[keep])  # fmt: skip
+    received = exact_bincount(rows, fen, n)
     outstanding = accrued - received
-    size = np.array([_CYCLE_MONTHS[c.cycle] for c in cycles], dtype=np.int64)[acc.component]
-    due_m = np.array([c.due_months for c in cycles], dtype=np.int64)[acc.component]
-    year0, moy = np.divmod(last, 12)
-    end = year0 * 12 + (moy // size) * size + size - 1  # last month of the settlement period
-    due = _first_day(end + due_m + 1) - 1
-    late = (outstanding > 0) & (today > due)
-    days = np.where(late, today - due, 0)
-    bucket = np.where(
-        outstanding <= 0,
-        SETTLED_CODE,
-        np.where(late, 1 + np.searchsorted(_BUCKET_STARTS, days, side="right"), NOT_DUE_CODE),
-    ).astype(np.int8)
-    return ReceivableArrays(ended | got, accrued, received, outstanding, due, days, bucket)
+    late = (outstanding > 0) & (due < today)
+    days = np.where(late, today - due, 0).astype(np.int32)
+    bucket = np.full(n, NOT_DUE_CODE, dtype=np.int8)
+    bucket[outstanding <= 0] = SETTLED_CODE
+    bucket[late] = 1 + np.searchsorted(_BUCKET_STARTS, days[late], side="right")
+    if all_ended:
+        line = np.ones(n, dtype=bool)
+    else:  # a period not yet ended is shown once money came in for it
+        line = ended.copy()
+        line[rows] = True
+    return ReceivableArrays(line, accrued, received, outstanding, due, days, bucket)
 
 
 def group_totals(group: np.ndarray, n_groups: int, r: ReceivableArrays) -> GroupTotals:
     """Exact int64 sums of the shown lines per group code (0 .. n_groups-1)."""
-    g = group[r.line].astype(np.int64)
-    out = {}
-    for name in ("accrued_fen", "received_fen", "outstanding_fen"):
-        s = np.zeros(n_groups, dtype=np.int64)
-        np.add.at(s, g, getattr(r, name)[r.line])
-        out[name] = s
+    every = bool(r.line.all())
+
+    def shown(a: np.ndarray) -> np.ndarray:
+        return a if every else a[r.line]
+
+    g = shown(group)
+    out = {
+        name: exact_bincount(g, shown(getattr(r, name)), n_groups)
+        for name in ("accrued_fen", "received_fen", "outstanding_fen")
+    }
     lines = np.bincount(g, minlength=n_groups).astype(np.int64)
-    by_bucket = np.zeros((n_groups, len(ALL_BUCKETS)), dtype=np.int64)
-    np.add.at(by_bucket, (g, r.bucket[r.line].astype(np.int64)), r.outstanding_fen[r.line])
+    nb = len(ALL_BUCKETS)
+    cell = g.astype(np.int64) * nb + shown(r.bucket)
+    by_bucket = exact_bincount(cell, shown(r.outstanding_fen), n_groups * nb).reshape(n_groups, nb)
     return GroupTotals(lines, out["accrued_fen"], out["received_fen"], out["outstanding_fen"],
                        by_bucket)  # fmt: skip

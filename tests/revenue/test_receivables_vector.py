@@ -101,3 +101,16 @@ def test_vector_equals_pure(rows, shares, as_of):
             pt.lines, pt.accrued_fen, pt.received_fen,
         )  # fmt: skip
         assert [int(x) for x in t.by_bucket_fen[g]] == [fen for _, fen in pt.by_bucket_fen]
+
+
+def test_exact_bincount_is_exact_beyond_float_precision():
+    from revenue.receivables_vector import exact_bincount
+
+    big = 2**53 + 1  # not a float64: a float sum would round it
+    idx = np.array([0, 1, 0, 1, 2])
+    w = np.array([big, 3, 1, -2, 7], dtype=np.int64)
+    got = exact_bincount(idx, w, 4)
+    assert got.dtype == np.int64
+    assert got.tolist() == [big + 1, 1, 7, 0]  # the np.add.at path
+    small = exact_bincount(idx, np.array([5, 3, 1, -2, 7], dtype=np.int64), 3)
+    assert small.tolist() == [6, 1, 7]  # the float path, below 2**53
