@@ -1,7 +1,8 @@
 """What the village notice (公示) of a final run says, read from the ledger, and its check code.
 
 The notice is built from the files the ledger recorded with the run (households-, household-
-lines- and villages-PERIOD.csv, plus adjustments-PERIOD.csv when the run has one), never from
+lines- and villages-PERIOD.csv, and adjustment-lines-PERIOD.csv for the zh labels of late
+money and carried lines), never from
 an export on disk or a fresh computation: what is pinned up is what the ledger holds.
 
 The check code is the first 10 hex digits of SHA-256("<run hash>/<village id>"): anyone
@@ -21,11 +22,15 @@ from dataclasses import dataclass
 
 from core.config import Config
 from core.problems import BadInput, Problem
-from revenue.export import POOLS_ZH, mask_name
+from revenue.adjustments import SOURCES
+from revenue.export import POOLS_ZH, UNPAID_ZH, mask_name
 from revenue.ledger import Ledger, RunRecord
+from revenue.money import fen_to_yuan_str
 from revenue.period import parse_period
 
 CODE_LENGTH = 10
+#: the recorded file of a run's adjustment lines (revenue/export.py)
+ADJUSTMENTS = "adjustment-lines"
 _CODE_RE = re.compile(r"^[0-9a-f]{10}$")
 
 #: a household line's kind as the notice names its source ({name}: the source's name)
@@ -41,7 +46,6 @@ KIND_ZH = {
 #: others are printed as recorded
 FLAGS_ZH = {
     "no-data": "无发电数据",
-    "unpaid": "未付",
     "legacy_beneficiary_share": "按{detail}分成",
 }
 
@@ -186,38 +190,51 @@ def build(config: Config, ledger: Ledger, run: RunRecord, village_id: str) -> No
             ]
         )
     coop_name = {c.id: c.name for c in config.cooperatives}
+    adjustments = [r for r in _csv(files, ADJUSTMENTS, period) if r["village_id"] == village_id]
     by_hh: dict[str, list[dict]] = {}
     for r in _csv(files, "household-lines", period):
-        if r.get("village_id", village_id) == village_id:
+        # adjustment lines come from their own file, which has their zh label and reason
+        if r.get("village_id", village_id) == village_id and r["line_kind"] not in SOURCES:
             by_hh.setdefault(r["household_id"], []).append(r)
-    for r in _csv(files, "adjustments", period):
-        if r.get("payee_kind") == "household" and r.get("village") == village_id:
-            by_hh.setdefault(r["payee"], []).append(
+    for a in adjustments:
+        if a["payee_kind"] == "household":
+            by_hh.setdefault(a["payee"], []).append(
                 {
-                    "source": r.get("label_zh", r.get("source", "")),
+                    "source": a["label_zh"],
                     "line_kind": "adjustment",
-                    "amount_fen": r["amount_fen"],
-                    "flags": "unpaid" if r.get("unpaid_reason") else "",
+                    "amount_fen": a["amount_fen"],
+                    "unpaid_reason": a.get("unpaid_reason", ""),
                 }
             )
     lines = []
     for h, rows in sorted(by_hh.items()):
         hh = config.household_by_id.get(h)
-        sources = tuple(_source_zh(r, coop_name) for r in rows)
         flags = sorted({f for r in rows for f in (r.get("flags") or "").split(";") if f})
+        notes = [flag_zh(f) for f in flags]
+        paid = [r for r in rows if not r.get("unpaid_reason")]
+        for r in rows:
+            if r.get("unpaid_reason"):  # listed, not counted: the run did not pay it
+                reason = UNPAID_ZH.get(r["unpaid_reason"], r["unpaid_reason"])
+                notes.append(
+                    f"{r['source']} {fen_to_yuan_str(int(r['amount_fen']))} 元未付：{reason}"
+                )
         lines.append(
             NoticeLine(
                 h,
                 mask_name(hh.name) if hh else h,
-                sources,
-                sum(int(r["amount_fen"]) for r in rows),
-                "；".join(flag_zh(f) for f in flags),
+                _sources(paid, coop_name),
+                sum(int(r["amount_fen"]) for r in paid),
+                "；".join(notes),
             )
         )
+    village_labels = {
+        a["label_en"]: a["label_zh"] for a in adjustments if a["payee_kind"] == "village"
+    }
     pools = tuple(
         PoolUse(
             r["pool"],
-            POOLS_ZH.get(r["pool"], r["pool"]),
+            POOLS_ZH.get(r["pool"], r["pool"])
+            + (f"（{village_labels[r['flags']]}）" if r.get("flags") in village_labels else ""),
             int(r["amount_fen"]),
             int(r.get("carried_in_fen") or 0),
             int(r.get("posts_paid_fen") or 0),
@@ -240,6 +257,15 @@ def build(config: Config, ledger: Ledger, run: RunRecord, village_id: str) -> No
         tuple(lines),
         pools,
     )
+
+
+def _sources(rows: list[dict], coop_name: dict[str, str]) -> tuple[str, ...]:
+    """ "label amount" per source, equal labels added up, lines of 0.00 left out."""
+    by_label: dict[str, int] = {}
+    for r in rows:
+        label = _source_zh(r, coop_name)
+        by_label[label] = by_label.get(label, 0) + int(r["amount_fen"])
+    return tuple(f"{k} {fen_to_yuan_str(v)}" for k, v in by_label.items() if v)
 
 
 def _source_zh(row: dict, coop_name: dict[str, str]) -> str:

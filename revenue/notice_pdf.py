@@ -46,7 +46,8 @@ def render_notice(config: Config, n: Notice, published: dt.date) -> bytes:
     def story():
         hh_rows = [["序号", "户主", "收入来源", "金额（元）", "大写金额"]]
         for i, ln in enumerate(n.lines, start=1):
-            src = "、".join(ln.sources) + (f"（{ln.note}）" if ln.note else "")
+            src = "、".join(ln.sources) or "—"
+            src += f"（{ln.note}）" if ln.note else ""
             hh_rows.append(
                 [
                     str(i),

@@ -163,3 +163,37 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path, capsys):
 def test_normalize_code() -> None:
     assert normalize_code(" 78DC0-088F9 ") == "78dc0088f9"
     assert normalize_code("78dc0088f") is None and normalize_code("78dc0088fg") is None
+
+
+def test_late_money_on_the_notice_with_its_label_and_unpaid_line(tmp_path, capsys):
+    """A late subsidy (revenue/late_money.py) is on the sheet with its zh label; a line the
+    run could not pay (no account) is listed with the reason and not counted."""
+    from tests.revenue.test_late_money import RECEIPTS
+
+    cfg = setup_case("late-money", tmp_path)
+    c = ["-c", str(cfg.path)]
+    assert (
+        main([*c, "revenue", "--period", "2026-07", "--final", "--out", str(tmp_path / "7")]) == 0
+    )
+    (tmp_path / "r.csv").write_text(RECEIPTS, encoding="utf-8")
+    assert main([*c, "receipts", "import", str(tmp_path / "r.csv")]) == 0
+    out = tmp_path / "8"
+    assert main([*c, "revenue", "--period", "2026-08", "--final", "--out", str(out)]) == 0
+    with Ledger(ledger_path(cfg)) as led:
+        seq = led.effective_final("2026-08").seq
+    n = tmp_path / "n"
+    assert main([*c, "notice", "--run", str(seq), "--out", str(n), "--date", "2026-09-05"]) == 0
+    flat = "".join(_text(n / "notice-2026-08-dongpi.pdf").split())
+    adj = read_csv((out / "adjustment-lines-2026-08.csv").read_bytes())
+    unpaid = [a for a in adj if a["unpaid_reason"]]
+    assert unpaid and all(a["payee"] == "hh-2" for a in unpaid)
+    label = "".join(adj[0]["label_zh"].split())
+    assert label in flat
+    for a in unpaid:
+        # the cell wraps around the name column: its two parts, each whole
+        assert f"{label}{fen_to_yuan_str(int(a['amount_fen']))}元" in flat
+        assert "未付：无银行账户" in flat
+    households = read_csv((out / "households-2026-08.csv").read_bytes())
+    total = sum(int(r["amount_fen"]) for r in households)
+    assert total > 0
+    assert f"合计{len(households)}户{fen_to_yuan_str(total)}{capital_yuan(total)}" in flat
