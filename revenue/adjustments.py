@@ -82,7 +82,10 @@ PAYEE_KINDS = ("household", "village", "cooperative")
 
 #: providers, by name (imported lazily): each ``adjustments(config, ledger, period) ->
 #: list[AdjustmentLine]``
-PROVIDERS: tuple[str, ...] = ("revenue.late_money:adjustments",)
+PROVIDERS: tuple[str, ...] = (
+    "revenue.late_money:adjustments",
+    "revenue.carry_over:adjustments",
+)
 
 
 def period_label(period_of: str, lang: str) -> str:
