@@ -76,4 +76,21 @@ def run(args: argparse.Namespace) -> int:
     cfg = config_from(args)
     check_protocols(cfg)
     print(summary(cfg))
+    _payee_warnings(cfg)
     return 0
+
+
+def _payee_warnings(cfg: Config, shown: int = 20) -> None:
+    """Missing or invalid accounts and ID numbers: warnings (the lines stay unpaid and are
+    carried to the next run, docs/payments.md), not problems that refuse the config."""
+    import sys
+
+    from core.config.payees import registry_problems
+
+    warnings = registry_problems(cfg)
+    for w in warnings[:shown]:
+        print(f"warning: {w.render()}", file=sys.stderr)
+    if len(warnings) > shown:
+        print(f"warning: ... and {len(warnings) - shown} more payee warnings", file=sys.stderr)
+    if warnings:
+        print(f"payees    {len(warnings)} warnings (accounts, ID numbers)")
