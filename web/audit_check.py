@@ -56,5 +56,11 @@ def problems(db: Path) -> list[str]:
     if head is None and head_file.exists():
         found.append(f"head: {head_file} is not a head file")
     elif head is not None:
-        found += compare_head(chain, head, str(head_file))
+        # revenue/chain.py words these for the payout ledger
+        found += [
+            p.replace("the ledger has", "the audit trail has").replace(
+                "(ledger truncated)", "(audit trail truncated)"
+            )
+            for p in compare_head(chain, head, str(head_file))
+        ]
     return found
