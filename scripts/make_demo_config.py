@@ -75,6 +75,46 @@ def q(s: str) -> str:
     return f'"{s}"'
 
 
+#: O&M contractors of the demo fleet (运维单位); village i is looked after by CONTRACTORS[i % 3]
+CONTRACTORS = [
+    ("ct-ganjiang", "赣江光伏运维有限公司"),
+    ("ct-luling", "庐陵新能源服务部"),
+    ("ct-jinggang", "井冈电力工程公司"),
+]
+CARETAKER_NAMES = "刘建国 王秀英 李志强 张桂兰 陈国华 杨春生 赵金凤 黄德明 周玉梅 吴海波"
+
+
+def om_lines(q) -> list[str]:
+    """The om: section: deadlines, working hours, contractors and one caretaker a village."""
+    out = [
+        "om:",
+        "  db_path: data/workorders.db",
+        "  open_on: {no_output: 0, device_fault: 0, village_outage: 0, comm_lost: 7200}",
+        "  deadline_h: {no_output: 48, device_fault: 48, village_outage: 24, comm_lost: 72, "
+        "manual: 72}",
+        '  working_hours: {start: "08:00", end: "18:00", days: [1, 2, 3, 4, 5, 6]}',
+        "  escalate_every_h: 24",
+        "  verify_daylight_min: 30",
+        "  reopen_daylight_min: 60",
+        f"  normal_share_of_peers: {q('60')}",
+        "  inspection_every_days: 30",
+        "  people:",
+    ]
+    for i, (cid, name) in enumerate(CONTRACTORS):
+        villages = [v for j, (v, _) in enumerate(VILLAGES) if j % len(CONTRACTORS) == i]
+        out.append(
+            f"    - {{id: {cid}, name: {name}, role: contractor, villages: [{', '.join(villages)}]}}"
+        )
+    names = CARETAKER_NAMES.split()
+    for j, (vid, _) in enumerate(VILLAGES):
+        cid = CONTRACTORS[j % len(CONTRACTORS)][0]
+        out.append(
+            f"    - {{id: care-{vid}, name: {names[j % len(names)]}, role: caretaker, "
+            f"villages: [{vid}], contractor: {cid}}}"
+        )
+    return out
+
+
 def main() -> None:
     hh = households()
     reg = ROOT / "registry" / "households.csv"
@@ -237,6 +277,8 @@ def main() -> None:
     for vid, _ in VILLAGES:
         add(f"        - {{village: {vid}, name: 保洁员, count: 2, yuan_per_month: {q('500.00')}}}")
 
+    for line in om_lines(q):
+        add(line)
     add("alerts:")
     add("  language: zh")
     add("  rules:")
