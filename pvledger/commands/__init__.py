@@ -16,6 +16,7 @@ COMMANDS: tuple[str, ...] = (
     "revenue",
     "payments",
     "notice",
+    "statements",
     "alerts",
     "workorders",
     "backup",
