@@ -144,10 +144,15 @@ def owed(ledger: Ledger, run: RunRecord) -> list[dict]:
                 "source": row["source"],
                 "ref": f"{row['source']}/{row['ref']}",
                 "period_of": row["period_of"],
-                "reason": row.get("unpaid_reason", "") and f"unpaid: {row['unpaid_reason']}",
+                "reason": _unpaid(row.get("unpaid_reason", "")),
             }
         )
     return out
+
+
+def _unpaid(reason: str) -> str:
+    """A run's unpaid reason as a batch line's: "unpaid: ..." ("" stays "")."""
+    return reason if not reason or reason.startswith("unpaid") else f"unpaid: {reason}"
 
 
 def plan(config: Config, ledger: Ledger, run: RunRecord, bank: Bank) -> Batch:
