@@ -19,6 +19,7 @@ COMMANDS: tuple[str, ...] = (
     "statements",
     "alerts",
     "workorders",
+    "appraisal",
     "backup",
     "restore",
     "probe",
