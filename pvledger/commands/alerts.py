@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pvledger.alerts")
 
+#: the revenue alert kinds' findings (alerts/kinds/_revenue.py): alerts may not import
+#: revenue, so the county watch names the provider here
+REVENUE_FINDINGS = "revenue.watch:findings"
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the subcommand and its actions."""
@@ -149,6 +153,7 @@ def run_watch(args: argparse.Namespace) -> int:
     clock: Clock = ScaledClock.load(Path(args.sim_clock)) if args.sim_clock else Clock()
     store = open_store(config, readonly=True)
     engine = open_engine(config, store, county=True)
+    wire_revenue(store)
     inbox = None
     if not (args.once or args.no_gateway_events):
         from alerts.remote import GatewayInbox
@@ -172,5 +177,16 @@ def run_watch(args: argparse.Namespace) -> int:
         if inbox is not None:
             inbox.stop()
         close_engine(engine)
+        wire_revenue(None)
         store.close()
     return 0
+
+
+def wire_revenue(store) -> None:
+    """Give the revenue alert kinds their findings provider and store (None: unwire)."""
+    from alerts.kinds import _revenue
+
+    if store is None:
+        _revenue.use(None)
+    else:
+        _revenue.use(REVENUE_FINDINGS, store)
