@@ -18,10 +18,30 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from revenue.chain import GENESIS, Head, canonical, entry_hash, render_head, write_atomic
 from web.client import address as client_address
 from web.models import AuditEntry
+
+#: how the audit page names an action; a page with its own actions adds them with
+#: audit.label("run.finalize", _("finalize a run")); an unlisted one shows its code
+ACTION_LABELS: dict[str, Any] = {
+    "login": _("login"),
+    "logout": _("logout"),
+    "login.failed": _("failed login"),
+    "login.locked": _("login locked"),
+    "password.change": _("password change"),
+    "user.add": _("user added"),
+    "user.change": _("user changed"),
+    "user.password_reset": _("password reset"),
+}
+
+
+def label(action: str, text: Any) -> None:
+    """Name an action on the audit page (call at import time of the page module)."""
+    ACTION_LABELS[action] = text
+
 
 # one writer at a time in this process; other processes wait on SQLite's write lock
 # (transaction_mode IMMEDIATE) and on the head file's flock
@@ -102,3 +122,16 @@ def details_of(entry: AuditEntry) -> dict[str, Any]:
 def address_of(entry: AuditEntry) -> str:
     """The client address recorded with an entry."""
     return json.loads(entry.content).get("address", "")
+
+
+def details_text(details: dict[str, Any]) -> str:
+    """Details as one line: key: value; lists joined, other values as JSON."""
+
+    def shown(v: Any) -> str:
+        if isinstance(v, str):
+            return v
+        if isinstance(v, list) and all(isinstance(x, str) for x in v):
+            return ", ".join(v) or "—"
+        return json.dumps(v, ensure_ascii=False)
+
+    return "; ".join(f"{k}: {shown(v)}" for k, v in sorted(details.items()))

@@ -1,6 +1,7 @@
 """Write the Chinese translations of web/i18n/zh.tsv into the .po file, then compile.
 
-Run after `makemessages` (docs/web.md, "Translations"):
+Collects the strings first (Django's makemessages over web/, needs GNU gettext), then
+fills and compiles (docs/web.md, "Translations"):
     .venv/bin/python -m web.i18n.fill
 Every msgid must have a line in zh.tsv (English TAB Chinese; plurals: the singular's
 key, Chinese has one form); a missing one is listed and the command exits 1, so an
@@ -9,6 +10,7 @@ untranslated string cannot reach a page unnoticed.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -68,7 +70,11 @@ def fill(po_text: str, zh: dict[str, str]) -> tuple[str, list[str]]:
             missing.append(msgid)
             out.append(block)
             continue
-        head = [ln for ln in lines if ln.startswith("#")]
+        # msgmerge's guesses ("#, fuzzy" and the "#|" msgid it guessed from) are
+        # replaced by the table's word; msgfmt would leave a fuzzy entry out
+        head = [ln for ln in lines if ln.startswith("#") and not ln.startswith("#|")]
+        head = [re.sub(r",? fuzzy", "", ln) for ln in head]
+        head = [ln for ln in head if ln.strip() != "#,"]
         body = [f"msgid {_quote(msgid)}"]
         if "msgid_plural" in fields:
             body += [f"msgid_plural {_quote(_unquote(fields['msgid_plural']))}"]
@@ -100,8 +106,32 @@ def header(text: str, language: str) -> str:
     return text
 
 
+def collect() -> None:
+    """Django's makemessages over web/ (templates and Python) for zh_Hans and en."""
+    import django
+    from django.conf import settings
+    from django.core.management import call_command
+
+    if not settings.configured:
+        settings.configure(USE_I18N=True, LOCALE_PATHS=[str(HERE.parent / "locale")])
+        django.setup()
+    cwd = os.getcwd()
+    os.chdir(HERE.parent)
+    try:
+        call_command(
+            "makemessages",
+            locale=["zh_Hans", "en"],
+            ignore_patterns=["migrations/*", "i18n/*"],
+            no_obsolete=True,
+            verbosity=0,
+        )
+    finally:
+        os.chdir(cwd)
+
+
 def main() -> int:
-    """Fill zh_Hans from the table and compile both catalogues; 1 when a string is missing."""
+    """Collect, fill zh_Hans from the table, compile both; 1 when a string is missing."""
+    collect()
     text = header(PO.read_text(encoding="utf-8"), "zh_Hans")
     # Chinese has one plural form
     text = re.sub(r'"Plural-Forms: [^"]*"', r'"Plural-Forms: nplurals=1; plural=0;\\n"', text)

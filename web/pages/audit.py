@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from web import audit as trail
 from web import audit_check, policy
+from web.accounts import CLI
 from web.models import AuditEntry
 from web.nav import NavItem
 
@@ -27,7 +28,15 @@ def audit(request: HttpRequest) -> HttpResponse:
         request.GET.get("page")
     )
     rows = [
-        {"entry": e, "address": trail.address_of(e), "details": trail.details_of(e)} for e in page
+        {
+            "entry": e,
+            "at": e.recorded_at[:19].replace("T", " "),
+            "user": e.username if e.username != CLI else _("(command line)"),
+            "address": _("this server") if (a := trail.address_of(e)) == "local" else a,
+            "action": trail.ACTION_LABELS.get(e.action, e.action),
+            "details": trail.details_text(trail.details_of(e)),
+        }
+        for e in page
     ]
     problems = audit_check.problems(Path(connection.settings_dict["NAME"]))
     return render(request, "audit/audit.html", {"page": page, "rows": rows, "problems": problems})

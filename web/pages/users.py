@@ -30,7 +30,9 @@ class AccessForm(forms.Form):
 
     role = forms.ChoiceField(label=_("Role"), choices=[(r, ROLE_LABELS[r]) for r in ROLES])
     villages = forms.MultipleChoiceField(
-        label=_("Villages"), required=False, widget=forms.SelectMultiple(attrs={"size": 6})
+        label=_("Villages"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "checks"}),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -1,0 +1,43 @@
+"""A real headless Chromium logs in to the real `pvledger serve` (screenshots in tmp_path)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from selenium.webdriver.common.by import By
+
+from tests.web.browser import PHONE, browser_login, driver, overflowing, screenshot, wait_for
+from tests.web.server import WebServer
+
+__all__ = ["driver"]  # the fixture, used by name
+
+
+def test_login_pages_on_desktop_and_phone(
+    web_server: WebServer, driver: Any, tmp_path: Path
+) -> None:
+    driver.get(web_server.url + "/")
+    assert "/login/" in driver.current_url
+    screenshot(driver, tmp_path, "login")
+    browser_login(driver, web_server, "admin1")
+    header = driver.find_element(By.CSS_SELECTOR, "header.top").text
+    assert "admin1" in header and "管理员" in header
+    assert "东陂村" in driver.find_element(By.TAG_NAME, "main").text
+    screenshot(driver, tmp_path, "home")
+    for path, name in (("/users/", "users"), ("/audit/", "audit")):
+        driver.get(web_server.url + path)
+        wait_for(driver, "main h1")
+        assert overflowing(driver) == [], name
+        screenshot(driver, tmp_path, name)
+    assert "哈希链校验通过" in driver.find_element(By.ID, "chain-ok").text
+    driver.find_element(By.CSS_SELECTOR, "form.lang button[value=en]").click()
+    wait_for(driver, "main h1")
+    assert driver.find_element(By.CSS_SELECTOR, "main h1").text == "Audit trail"
+    screenshot(driver, tmp_path, "audit-en")
+    driver.set_window_size(*PHONE)
+    driver.get(web_server.url + "/users/")
+    wait_for(driver, "main h1")
+    assert overflowing(driver) == [], "phone"
+    screenshot(driver, tmp_path, "users-phone")
+    for name in ("login", "home", "users", "audit", "audit-en", "users-phone"):
+        assert (tmp_path / f"{name}.png").stat().st_size > 5000, name
