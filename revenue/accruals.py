@@ -17,6 +17,7 @@ accrue the months twice).
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 from core.config import Config
@@ -26,16 +27,19 @@ from revenue.period import parse_period
 from revenue.receivables import Accrual, Cycle
 
 
-def catalogue_status(station: Station | None, subsidy: bool) -> str:
-    """ "" for a non-subsidy component; else in, not in, or from DATE (catalogue_from)."""
+def catalogue_status(station: Station | None, subsidy: bool, start: dt.date, end: dt.date) -> str:
+    """A subsidy component's catalogue status in [start, end): in, not in, not yet (from
+    DATE), or from DATE (entered the catalogue during it); empty for other components."""
     if not subsidy:
         return ""
     if station is None:
         return "unknown station"
     if not station.subsidy_catalogue:
         return "not in"
-    since = getattr(station, "catalogue_from", None)
-    return f"from {since.isoformat()}" if since else "in"
+    since = station.catalogue_from
+    if since is None or since <= start:
+        return "in"
+    return f"not yet (from {since})" if since >= end else f"from {since}"
 
 
 def effective_finals(ledger: Ledger) -> tuple[list[RunRecord], list[str]]:
@@ -72,7 +76,8 @@ def accruals_from_ledger(config: Config, ledger: Ledger) -> tuple[list[Accrual],
             row["station_id"]: row["village_id"]
             for row in _csv(files.get(f"stations-{r.period}.csv", b""))
         }
-        last_month = parse_period(r.period).month_ids[-1]
+        period = parse_period(r.period)
+        last_month = period.month_ids[-1]
         for row in _csv(files.get(f"components-{r.period}.csv", b"")):
             st = row["station_id"]
             station = config.station_by_id.get(st)
@@ -86,7 +91,10 @@ def accruals_from_ledger(config: Config, ledger: Ledger) -> tuple[list[Accrual],
                     last_month=last_month,
                     accrued_fen=int(row["amount_fen"]),
                     catalogue=catalogue_status(
-                        station, subsidy.get((row["tariff_id"], row["component"]), False)
+                        station,
+                        subsidy.get((row["tariff_id"], row["component"]), False),
+                        period.start,
+                        period.end,
                     ),
                 )
             )

@@ -117,7 +117,7 @@ def station_energy_and_components(
             lines["generation"] = reader.line(station, lo, hi, basis="generation")
         energy += lines.values()
         wh = {b: (ln.energy_wh or 0) for b, ln in lines.items() if ln.quality != ERROR}
-        comps += price(station, seg.tariff, wh)
+        comps += price(station, seg.tariff, wh, on=seg.start)
     return comps, energy, errors
 
 
@@ -252,6 +252,8 @@ def inputs_hash(
                     s.capacity_kw,
                     s.tariff_class or "",
                     s.subsidy_catalogue,
+                    # only when set, so the hash of every run before the field is unchanged
+                    *((str(s.catalogue_from),) if s.catalogue_from else ()),
                 )
                 for s in config.stations
             ),

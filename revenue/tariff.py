@@ -52,6 +52,7 @@ def segments(
     out: list[Segment] = []
     errors: list[str] = []
     cursor = start
+    since = station.catalogue_from if station.subsidy_catalogue else None
     for t in tariffs_for(station, tariffs):
         t_end = t.valid_until or dt.date.max
         lo, hi = max(cursor, t.valid_from), min(end, t_end)
@@ -59,6 +60,9 @@ def segments(
             continue
         if lo > cursor:
             errors.append(f"no tariff covers {cursor} .. {lo}")
+        if since is not None and lo < since < hi:  # entered the subsidy catalogue mid-way
+            out.append(Segment(lo, since, t))
+            lo = since
         out.append(Segment(lo, hi, t))
         cursor = hi
     if cursor < end:
@@ -66,19 +70,25 @@ def segments(
     return out, errors
 
 
-def price(station: Station, tariff: Tariff, energy_by_basis: dict[str, int]) -> list[ComponentLine]:
-    """Component lines for energy [Wh] per basis ("export", "generation") under a tariff.
+def price(
+    station: Station, tariff: Tariff, energy_by_basis: dict[str, int], on: dt.date | None = None
+) -> list[ComponentLine]:
+    """Component lines for energy [Wh] per basis ("export", "generation") under a tariff,
+    for a segment starting on `on`.
 
     Each line is rounded once (ROUND_HALF_UP). A station outside the subsidy catalogue
-    gets its subsidy components at zero, with a note, so the statement still shows them.
+    (on that day: catalogue_from) gets its subsidy components at zero, with a note, so the
+    statement still shows them.
     """
     lines = []
     for c in tariff.components:
         rate = tariff.rates()[c.name]
         wh = energy_by_basis.get(c.basis, 0)
         note = ""
-        if not earns(station, c):
+        if not earns(station, c, on):
             amount, note = 0, NOT_IN_CATALOGUE
+            if station.subsidy_catalogue and station.catalogue_from:
+                note += f" before {station.catalogue_from}"
         else:
             amount = energy_amount_fen(wh, rate)
         lines.append(

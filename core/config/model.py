@@ -233,5 +233,16 @@ class Station(Section):
     tariff_class: str | None = None
     #: in the subsidy catalogue (补贴目录); a station outside earns the coal part only
     subsidy_catalogue: bool = True
+    #: in the catalogue from this date only (added later): earlier days earn no subsidy
+    catalogue_from: dt.date | None = None
     commissioned: dt.date | None = None
     devices: list[Device] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _catalogue_from_in_catalogue(self) -> Station:
+        if self.catalogue_from is not None and not self.subsidy_catalogue:
+            raise ValueError(
+                "catalogue_from is the date a station entered the subsidy catalogue; with "
+                "subsidy_catalogue: false it has none: remove one of them"
+            )
+        return self

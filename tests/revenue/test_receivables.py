@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.store import open_store
 from pvledger.cli import main
 from revenue.receivables import (
     ALL_BUCKETS,
@@ -24,7 +25,7 @@ from revenue.receivables import (
     receivables,
     totals,
 )
-from tests.revenue.helpers import setup_case
+from tests.revenue.helpers import setup_case, write_rows
 
 CYCLES = {"coal_benchmark": Cycle("quarterly", 1), "national_subsidy": Cycle("annual", 3)}
 D = dt.date
@@ -260,3 +261,69 @@ def test_configured_cycle_moves_the_due_date(tmp_path, capsys):
     rows = json.loads(capsys.readouterr().out)["rows"]
     coal = [r for r in rows if r["component"] == "coal_benchmark"]
     assert {r["due"] for r in coal} == {"2026-08-31"} and {r["days_past_due"] for r in coal} == {1}
+
+
+def _with_catalogue_from(tmp_path, day: str | None, in_catalogue: bool = True):
+    cfg = setup_case("worked-july", tmp_path)
+    text = cfg.path.read_text(encoding="utf-8")
+    extra = f"    catalogue_from: {day}\n" if day else ""
+    if not in_catalogue:
+        extra += "    subsidy_catalogue: false\n"
+    text = text.replace("    capacity_kw: 3\n", "    capacity_kw: 3\n" + extra, 1)
+    cfg.path.write_text(text, encoding="utf-8")
+    return cfg
+
+
+def _subsidy_of_s_hh_1(cfg, tmp_path, capsys) -> dict:
+    assert _cli(cfg, "revenue", "--period", "2026-07", "--final", "--out", str(tmp_path / "o")) == 0
+    capsys.readouterr()
+    assert _cli(cfg, "receivables", "--as-of", "2027-06-01", "--format", "json") == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    return {r["component"]: r for r in rows if r["station"] == "s-hh-1"}
+
+
+def test_a_station_outside_the_catalogue_accrues_no_subsidy(tmp_path, capsys):
+    got = _subsidy_of_s_hh_1(_with_catalogue_from(tmp_path, None, False), tmp_path, capsys)
+    assert (got["national_subsidy"]["accrued_fen"], got["national_subsidy"]["catalogue"]) == (
+        0, "not in",
+    )  # fmt: skip
+    assert got["national_subsidy"]["bucket"] == "settled"
+    assert got["coal_benchmark"]["accrued_fen"] == 15412  # the coal part is earned all the same
+
+
+def test_a_station_added_to_the_catalogue_accrues_subsidy_from_that_date(tmp_path, capsys):
+    # from 2026-08-01: July is before it, no subsidy; the run's line says why
+    got = _subsidy_of_s_hh_1(_with_catalogue_from(tmp_path / "a", "2026-08-01"), tmp_path, capsys)
+    sub = got["national_subsidy"]
+    assert (sub["accrued_fen"], sub["catalogue"]) == (0, "not yet (from 2026-08-01)")
+    comps = (tmp_path / "o" / "components-2026-07.csv").read_text(encoding="utf-8-sig")
+    assert "not in subsidy catalogue before 2026-08-01" in comps
+    # from 2026-07-01: the whole of July earns it, 372 kWh x 0.4357 = 162.08
+    got = _subsidy_of_s_hh_1(_with_catalogue_from(tmp_path / "b", "2026-07-01"), tmp_path / "b",
+                             capsys)  # fmt: skip
+    assert (got["national_subsidy"]["accrued_fen"], got["national_subsidy"]["catalogue"]) == (
+        16208, "in",
+    )  # fmt: skip
+
+
+def test_a_station_entering_the_catalogue_mid_month_is_cut_there(tmp_path, capsys):
+    cfg = _with_catalogue_from(tmp_path, "2026-07-16")
+    # the counter at the cut (local midnight), as a tariff change needs one too
+    row = {"station": "s-hh-1", "device": "s-hh-1-inv", "field": "energy_total_wh",
+           "measurement": "pv", "local_time": "2026-07-16 00:00", "value": "1210000"}  # fmt: skip
+    with open_store(cfg) as store:
+        write_rows(store, [row])
+    got = _subsidy_of_s_hh_1(cfg, tmp_path, capsys)
+    sub, coal = got["national_subsidy"], got["coal_benchmark"]
+    assert sub["catalogue"] == "from 2026-07-16"
+    # 1-15 July: 1,210,000 - 1,000,000 = 210 kWh, no subsidy; coal 210 x 0.4143 = 87.003 -> 87.00
+    # 16-31 July: 1,372,000 - 1,210,000 = 162 kWh: subsidy 162 x 0.4357 = 70.5834 -> 70.58,
+    #   coal 162 x 0.4143 = 67.1166 -> 67.12; coal 87.00 + 67.12 = 154.12 as for the whole month
+    assert sub["accrued_fen"] == 7058
+    assert coal["accrued_fen"] == 8700 + 6712
+
+
+def test_catalogue_from_outside_the_catalogue_is_refused_at_load(tmp_path, capsys):
+    cfg = _with_catalogue_from(tmp_path, "2026-08-01", in_catalogue=False)
+    assert main(["-c", str(cfg.path), "check"]) == 2
+    assert "catalogue_from" in capsys.readouterr().err
