@@ -48,6 +48,8 @@ N_OVERLAP = 10  # households with a rooftop station that also hold cooperative s
 MODBUS_TCP_HOUSEHOLDS = 20  # households 1..20 read over Modbus TCP
 RTU_HOUSEHOLDS = 8  # households 21..28 on one RS485 bus (Modbus RTU)
 VILLAGE_PORT0 = 15020
+#: the one village array outside the subsidy catalogue (issue 16: the demo's arrears)
+OUTSIDE_CATALOGUE = "yangfang"
 COOP_PORT0 = 15060
 HOUSEHOLD_RTU_BUS = "run/rtu-dongpi"  # the simulator links its pty here
 
@@ -167,6 +169,8 @@ def main() -> None:
         add(f"    owner: {vid}")
         add(f"    village: {vid}")
         add("    commissioned: 2018-06-30")
+        if vid == OUTSIDE_CATALOGUE:
+            add("    subsidy_catalogue: false   # not in the 补贴目录: earns the coal part only")
         add("    devices:")
         add(
             f"      - {{id: v-{vid}-inv1, source: modbus-tcp, host: 127.0.0.1, port: {port}, "
@@ -293,6 +297,11 @@ def main() -> None:
     # leaves ~1 % of nameplate: a tight zero keeps the two apart
     add(f"    - {{kind: village_outage, for_s: 900, zero_power_share: {q('0.2')}}}")
     add("    - {kind: gateway_silent, for_s: 1800, window_margin_s: 1800}")
+    # revenue (county, evaluated once a day by `alerts watch`; docs/revenue.md)
+    add(f"    - {{kind: meter_mismatch, tolerance_percent: {q('5')}}}")
+    add("    - {kind: statement_missing, after_days: 45}")
+    add("    - {kind: receivable_overdue, coal_benchmark_days: 30, national_subsidy_days: 365}")
+    add(f"    - {{kind: idle_funds, above_yuan: {q('10000.00')}, days: 90}}")
     add("  notify:")
     add("    - {type: mqtt, topic: pvledger/alerts}")
     (ROOT / "config.yaml").write_text("\n".join(out) + "\n", encoding="utf-8")
