@@ -20,6 +20,7 @@ AREAS: tuple[str, ...] = (
     "villages",
     "users",
     "audit",
+    "notice_check",
 )
 
 # the language switch works on the login page too
