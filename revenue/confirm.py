@@ -24,6 +24,8 @@ from revenue.batch import Batch, amount_fen, amount_text
 from revenue.ledger import Ledger
 
 PAID, FAILED = "paid", "failed"
+#: what revenue/batch.batch_id_for writes: PERIOD-rRUN
+BATCH_ID_RE = re.compile(r"^\d{4}(-\d{2}|Q[1-4])-r\d+$")
 
 
 @dataclass(frozen=True)
@@ -68,9 +70,15 @@ def _placeholders(t: Template) -> dict[str, tuple[int, int, re.Pattern[str]]]:
 def batch_id_of(t: Template, rows: list[list[str]]) -> str | None:
     """The batch id a file's header shows, read with a template; None when it does not fit."""
     r, c, pat = _placeholders(t)["batch_id"]
-    cell = rows[r][c] if r < len(rows) and c < len(rows[r]) else ""
-    m = pat.match(cell)
-    return m.group(1).strip() if m else None
+    row = rows[r] if r < len(rows) else []
+    # the row's fixed cells ("批次号") must be the template's too: a file of another
+    # layout has some text where the id would be
+    for j, want in enumerate(t.header[r]):
+        if "{" not in want and (row[j] if j < len(row) else "") != want.strip():
+            return None
+    m = pat.match(row[c] if c < len(row) else "")
+    bid = m.group(1).strip() if m else ""
+    return bid if BATCH_ID_RE.match(bid) else None
 
 
 def read_return(t: Template, data: bytes, name: str) -> ReturnFile:
