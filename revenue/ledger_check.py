@@ -86,7 +86,8 @@ def row_problems(ledger: Ledger, entries: list[Entry]) -> list[str]:
     files = {
         r.get("file_sha256"): r.get("file_name")
         for c in contents
-        for r in c.get("meter_imports", ())
+        for table in ("meter_imports", "receipt_imports")
+        for r in c.get(table, ())
         if isinstance(r, dict)
     }
     out = []
@@ -153,5 +154,7 @@ def summary(ledger: Ledger) -> dict[str, int]:
         "statements": q("SELECT count(*) FROM meter_statements").fetchone()[0],
         "readings": q("SELECT count(*) FROM meter_readings").fetchone()[0],
         "accounts": q("SELECT count(*) FROM grid_accounts").fetchone()[0],
+        "receipt_imports": q("SELECT count(*) FROM receipt_imports").fetchone()[0],
+        "receipts": q("SELECT count(*) FROM receipts").fetchone()[0],
         "entries": q("SELECT count(*) FROM chain").fetchone()[0],
     }

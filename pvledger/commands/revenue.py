@@ -144,7 +144,8 @@ def _verify(path: Path, head_files: list[Path], accept: bool) -> int:
             problems = ledger.verify(tuple(heads))
     print(
         f"{path}: {n['runs']} runs, {n['imports']} imports ({n['statements']} statements, "
-        f"{n['readings']} readings, {n['accounts']} grid accounts)"
+        f"{n['readings']} readings, {n['accounts']} grid accounts), "
+        f"{n['receipt_imports']} receipt imports ({n['receipts']} receipts)"
     )
     print(f"  chain: {head.entries} entries, head {head.hash}")
     if stored is not None:

@@ -199,7 +199,10 @@ TAMPER = {
         "UPDATE receipts SET amount_fen=1",
         "receipts (grid_company, GD-001): amount_fen is 1, the chain says 500000",
     ),
-    "receipt deleted": ("DELETE FROM receipts", "receipts (grid_company, GD-001): deleted"),
+    "receipt deleted": (
+        "DELETE FROM receipts",
+        "receipts (grid_company, GD-001): deleted (imported from r.csv line 2)",
+    ),
     "share moved": (
         "UPDATE receipt_allocations SET amount_fen=amount_fen+1 WHERE station='s-hh-1'",
         "receipt_allocations (grid_company, GD-001, s-hh-1, coal_benchmark, 2026-07): "
@@ -225,7 +228,9 @@ def test_verify_detects_an_edited_or_deleted_receipt_or_statement(july, tmp_path
     meter = "station_id,account,period,export_kwh\nv-dongpi,3601001,2026-07,12390\n"
     assert _cli(july, "import-meter", str(_write(tmp_path, "m.csv", meter))) == 0
     assert _import(july, _write(tmp_path, "r.csv", COAL_Q3), capsys)[0] == 0
+    capsys.readouterr()
     assert _cli(july, "revenue", "verify") == 0
+    assert "1 receipt imports (1 receipts)" in capsys.readouterr().out
     sql, expected = TAMPER[case]
     path = ledger_path(july)
     db = sqlite3.connect(path)
