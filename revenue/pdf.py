@@ -5,15 +5,15 @@ Chinese text needs a TrueType font embedded in the file, so a printed sheet look
 on any machine. reportlab embeds TrueType outlines only; Debian's Noto CJK fonts are CFF
 (PostScript outlines) and are refused, so the fonts below are tried in order; the install
 step (scripts/test, scripts/demo) installs the first (``fonts-wqy-microhei``). Without any
-of them the CID font STSong-Light is used: nothing is embedded and the viewer substitutes
-a Song face (text extraction still works); a warning says so.
+of them nothing is written (FontMissing names the package): reportlab's non-embedded CID
+font STSong-Light was tried and is not a way out, since poppler then needs poppler-data to
+show or extract the text, and a viewer without the Adobe fonts shows nothing.
 """
 
 from __future__ import annotations
 
 import functools
 import io
-import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -25,35 +25,32 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
 from reportlab.platypus.flowables import Flowable
 
-log = logging.getLogger(__name__)
-
 #: TrueType CJK fonts (path, index in a .ttc), first found wins; with the Debian package
 FONTS: tuple[tuple[str, int, str], ...] = (
     ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0, "fonts-wqy-microhei"),
     ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0, "fonts-wqy-zenhei"),
     ("/usr/share/fonts/truetype/arphic/uming.ttc", 0, "fonts-arphic-uming"),
 )
-FALLBACK_CID = "STSong-Light"
 FONT_NAME = "pvledger-cjk"
+
+
+class FontMissing(RuntimeError):
+    """No TrueType CJK font is installed: nothing is written (exit 1, the fix named)."""
 
 
 @functools.cache
 def cjk_font() -> str:
     """The registered name of the CJK font to write with (see the module docstring)."""
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfbase.ttfonts import TTFont
 
     for path, index, _package in FONTS:
         if Path(path).exists():
             pdfmetrics.registerFont(TTFont(FONT_NAME, path, subfontIndex=index))
             return FONT_NAME
-    log.warning(
-        "no TrueType CJK font found (install %s): the PDF uses %s, not embedded",
-        FONTS[0][2],
-        FALLBACK_CID,
+    raise FontMissing(
+        "no TrueType CJK font for the PDF: install one, e.g. "
+        f"`apt-get install {FONTS[0][2]}` ({', '.join(p for p, _, _ in FONTS)})"
     )
-    pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK_CID))
-    return FALLBACK_CID
 
 
 def style(size: float = 10, *, align: int = 0, leading: float | None = None) -> ParagraphStyle:

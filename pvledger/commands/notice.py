@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 from pathlib import Path
 
 from pvledger.commands.common import config_from
@@ -42,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from revenue.money import fen_to_yuan_str
     from revenue.notice_pdf import file_name, render_notice
     from revenue.payout import ledger_path
+    from revenue.pdf import FontMissing, cjk_font
 
     config = config_from(args)
     path = ledger_path(config)
@@ -82,6 +84,11 @@ def run(args: argparse.Namespace) -> int:
         files = ledger.files(record.seq)
         villages = [args.village] if args.village else notice.villages_of(files, record.period)
         notices = [notice.build(config, ledger, record, v) for v in villages]
+    try:
+        cjk_font()  # before anything is written: without the font nothing is
+    except FontMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     args.out.mkdir(parents=True, exist_ok=True)
     for n in notices:
         p = args.out / file_name(n)

@@ -4,6 +4,7 @@ statements (xlsx and PDF) from the final runs of a year."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from pvledger.commands.common import config_from
@@ -38,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from revenue.ledger import Ledger
     from revenue.money import fen_to_yuan_str
     from revenue.payout import ledger_path
+    from revenue.pdf import FontMissing, cjk_font
 
     config = config_from(args)
     path = ledger_path(config)
@@ -52,6 +54,11 @@ def run(args: argparse.Namespace) -> int:
         villages = (
             [] if args.household else st.village_statements(config, ledger, args.year, args.village)
         )
+    try:
+        cjk_font()  # before anything is written: without the font nothing is
+    except FontMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     args.out.mkdir(parents=True, exist_ok=True)
     for s in households:
         _write(args.out, so.file_stem(s), so.household_xlsx(s), so.household_pdf(s))

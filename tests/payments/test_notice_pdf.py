@@ -197,3 +197,23 @@ def test_late_money_on_the_notice_with_its_label_and_unpaid_line(tmp_path, capsy
     total = sum(int(r["amount_fen"]) for r in households)
     assert total > 0
     assert f"合计{len(households)}户{fen_to_yuan_str(total)}{capital_yuan(total)}" in flat
+
+
+def test_without_a_cjk_font_nothing_is_written(tmp_path, capsys, monkeypatch):
+    """No TrueType CJK font installed: exit 1 naming the package, no file, no folder."""
+    import revenue.pdf as pdf
+
+    cfg = _case(tmp_path)
+    seq = str(_final(cfg, tmp_path).record.seq)
+    monkeypatch.setattr(pdf, "FONTS", (("/nonexistent/font.ttc", 0, "fonts-wqy-microhei"),))
+    pdf.cjk_font.cache_clear()
+    try:
+        out = tmp_path / "n"
+        assert main(["-c", str(cfg.path), "notice", "--run", seq, "--out", str(out)]) == 1
+        assert "apt-get install fonts-wqy-microhei" in capsys.readouterr().err
+        st = tmp_path / "st"
+        assert main(["-c", str(cfg.path), "statements", "--year", "2026", "--out", str(st)]) == 1
+        assert not out.exists() and not st.exists()
+    finally:
+        monkeypatch.undo()
+        pdf.cjk_font.cache_clear()
