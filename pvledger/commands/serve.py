@@ -20,6 +20,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--port", type=int, default=8080, help="port to listen on (default 8080; 0: a free one)"
     )
+    p.add_argument(
+        "--sim-clock",
+        metavar="FILE",
+        help="read now from the simulator's clock anchor (as collect --sim-clock), not the wall",
+    )
     p.set_defaults(func=run)
 
 
@@ -30,6 +35,20 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise BadInput([Problem("--port", f"{args.port} is not a port", "use 1..65535")], "serve")
     config = config_from(args)
+    if args.sim_clock:
+        from pathlib import Path
+
+        from web import clock
+
+        path = Path(args.sim_clock)
+        if not path.is_absolute() and not path.exists():
+            path = config.resolve(args.sim_clock)
+        if not path.exists():
+            raise BadInput(
+                [Problem("--sim-clock", f"{args.sim_clock}: no such file", "name the clock file")],
+                "serve",
+            )
+        clock.set_clock(clock.load(path))
     from web.server import serve
 
     serve(config, args.host, args.port)

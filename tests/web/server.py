@@ -13,6 +13,7 @@ server starts, `web={...}` for the web: section, `users={...}` for other users.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -21,6 +22,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -145,6 +147,38 @@ def wait_for_line(log: Path, proc: subprocess.Popen[bytes], marker: str, timeout
     raise AssertionError(f"pvledger serve did not log {marker!r} within {timeout} s")
 
 
+#: json of a users dict -> (folder holding a web.db with exactly those users, passwords)
+_TEMPLATES: dict[str, tuple[Path, dict[str, str]]] = {}
+
+
+def _drop_templates() -> None:
+    for folder, _ in _TEMPLATES.values():
+        shutil.rmtree(folder.parent.parent, ignore_errors=True)
+
+
+atexit.register(_drop_templates)
+
+
+def users_from_template(config: Path, users: dict[str, tuple[str, list[str]]]) -> dict[str, str]:
+    """Put a web.db with these users into config's data folder; name -> one-time password.
+
+    Hashing with Argon2 takes most of a server's start on a loaded machine, so the users
+    are created once per process (by the same code as `pvledger users add`) and their
+    database is copied for each server.
+    """
+    key = json.dumps(users, sort_keys=True)
+    if key not in _TEMPLATES:
+        site = make_site(Path(tempfile.mkdtemp(prefix="pvledger-web-users-")) / "site")
+        _TEMPLATES[key] = (site.parent / "data", create_users(site, users))
+    folder, passwords = _TEMPLATES[key]
+    data = config.parent / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    for f in folder.iterdir():
+        if f.name.startswith("web.db") and not f.name.endswith((".secret", ".lock")):
+            shutil.copy2(f, data / f.name)
+    return dict(passwords)
+
+
 def create_users(config: Path, users: dict[str, tuple[str, list[str]]]) -> dict[str, str]:
     """Create users (one process for all of them); name -> one-time password."""
     passwords = {name: "Once-" + secrets.token_urlsafe(12) for name in users}
@@ -170,16 +204,20 @@ def start_server(
     web: dict[str, object] | None = None,
     prepare: Callable[[Path], None] | None = None,
     timeout: float = 120,
+    serve_args: tuple[str, ...] = (),
 ) -> Iterator[WebServer]:
     """Start `pvledger serve --port 0` on a site in folder; SIGTERM it afterwards (exit 0)."""
     config = make_site(folder / "site", web)
     if prepare is not None:
         prepare(config.parent)
-    passwords = create_users(config, USERS if users is None else users)
+    passwords = users_from_template(config, USERS if users is None else users)
     log = folder / "serve.log"
     with open(log, "wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "pvledger.cli", "-c", str(config), "serve", "--port", "0"],
+            [
+                *(sys.executable, "-m", "pvledger.cli", "-c", str(config)),
+                *("serve", "--port", "0", *serve_args),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=err,
             cwd=config.parent,
