@@ -51,6 +51,10 @@ def _dead_letters(c: Config) -> Path:
     return dead_letter_path(c)
 
 
+def _web(c: Config) -> Path:
+    return c.resolve(c.web.db_path)
+
+
 def _ledger(c: Config) -> Path:
     from revenue.payout import ledger_path
 
@@ -58,15 +62,18 @@ def _ledger(c: Config) -> Path:
 
 
 #: every SQLite file pvledger writes: role, its place in a backup, where the config puts it.
-#: The place names are fixed so a restored config can point at them (restore.py); the
-#: web application's database will be one more line here.
+#: The place names are fixed so a restored config can point at them (restore.py).
 DATABASES: tuple[tuple[str, str, Callable[[Config], Path]], ...] = (
     ("store", "data/pvledger.db", _store),
     ("outbox", "data/outbox.db", _outbox),
     ("deadletter", "data/deadletter.db", _dead_letters),
     ("alerts", "data/alerts.db", _alerts),
     ("ledger", "data/revenue.db", _ledger),
+    ("web", "data/web.db", _web),
 )
+#: the web database's audit trail keeps its head file beside it too (web/audit.py); its
+#: secret key file is not copied: a restored site makes a new one (everyone logs in again)
+WEB_FILE = "data/web.db"
 LEDGER_FILE = "data/revenue.db"
 #: small files kept beside a database and written by its owner after each commit
 HEAD_SUFFIX = ".head"
@@ -171,6 +178,26 @@ def _copy_ledger(src: Path, dst: Path) -> dict:
     )
 
 
+def _copy_with_head(src: Path, dst: Path) -> bool:
+    """A database and its head file as a pair that did not change while copied.
+
+    True when a head file was copied. After LEDGER_ATTEMPTS busy copies the last pair
+    is kept: the audit check (`pvledger users verify-audit`) then names any mismatch.
+    """
+    head_src = src.with_name(src.name + HEAD_SUFFIX)
+    head_dst = dst.with_name(dst.name + HEAD_SUFFIX)
+    for _ in range(LEDGER_ATTEMPTS):
+        before = _read(head_src)
+        bk.copy_sqlite(src, dst)
+        after = _read(head_src)
+        if before == after:
+            break
+        dst.unlink()
+    if after is not None:
+        head_dst.write_bytes(after)
+    return after is not None
+
+
 def _read(path: Path) -> bytes | None:
     try:
         return path.read_bytes()
@@ -246,6 +273,10 @@ def _fill(
                 files.append(bk.entry_for(folder, rel + HEAD_SUFFIX, "ledger-head", str(head_src)))
             for path, kind in export_runs(dst, folder):
                 files.append(bk.entry_for(folder, path, kind))
+        elif rel == WEB_FILE:
+            if _copy_with_head(src, dst):
+                head_src = src.with_name(src.name + HEAD_SUFFIX)
+                files.append(bk.entry_for(folder, rel + HEAD_SUFFIX, "web-head", str(head_src)))
         else:
             bk.copy_sqlite(src, dst)
         files.append(bk.entry_for(folder, rel, role, str(src)))

@@ -55,6 +55,9 @@ def restored_config(text: str) -> str:
     alerts = dict(raw.get("alerts") or {})
     alerts["db_path"] = _place("alerts")
     raw["alerts"] = alerts
+    web = dict(raw.get("web") or {})
+    web["db_path"] = _place("web")
+    raw["web"] = web
     if isinstance(raw.get("households"), str):
         raw["households"] = f"config/{Path(raw['households']).name}"
     body = yaml.safe_dump(raw, allow_unicode=True, sort_keys=False)
