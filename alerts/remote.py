@@ -35,7 +35,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from alerts.notify.county import event_uid
+from alerts.notify.county import db_instance, event_uid
 from alerts.state import NOTIFIED_EVENTS, AlertDb
 from core.config import Config
 
@@ -237,6 +237,8 @@ class GatewayInbox:
         self.refused = 0
         self._client: mqtt.Client | None = None
         ensure_schema(db)
+        #: this database's own id: an event of its own is never taken as a gateway's
+        self.instance = db_instance(db)
 
     def start(self) -> None:
         """Connect in the background (paho reconnects on its own, with back-off)."""
@@ -292,6 +294,8 @@ class GatewayInbox:
                 ingest_status(self.db, gw, body, now_ms=self.now_ms())
             else:
                 msg = check_envelope(body, gw)
+                if msg["instance"] == self.instance:
+                    raise BadMessage("an event of this county's own alert database came back")
                 got = ingest_event(self.db, msg, now_ms=self.now_ms(), notifiers=self.notifiers)
                 if got is None:
                     self.duplicates += 1

@@ -144,6 +144,11 @@ def run_ack(args: argparse.Namespace) -> int:
     return 0
 
 
+def _forwards(notifier: object) -> bool:
+    """Whether a notifier is a gateway's county forwarder (alerts/notify/county.py)."""
+    return hasattr(notifier, "send_event")
+
+
 def run_watch(args: argparse.Namespace) -> int:
     """Evaluate every alerts.evaluate_every_s until SIGTERM/SIGINT (or once)."""
     from alerts.component import close_engine, open_engine
@@ -154,6 +159,12 @@ def run_watch(args: argparse.Namespace) -> int:
     store = open_store(config, readonly=True)
     engine = open_engine(config, store, county=True)
     wire_revenue(store)
+    forwarders = [n for n in engine.notifiers if _forwards(n)]
+    if forwarders:
+        # the county is where events are forwarded to: forwarding its own would bring
+        # them back as a gateway's
+        log.warning("alerts watch ignores the county forwarder %s", forwarders[0].name)
+        engine.notifiers = [n for n in engine.notifiers if n not in forwarders]
     inbox = None
     if not (args.once or args.no_gateway_events):
         from alerts.remote import GatewayInbox

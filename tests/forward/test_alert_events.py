@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -35,10 +36,12 @@ MIN = 60_000
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def gateway_config(tmp: Path, port: int) -> Config:
+def gateway_config(
+    tmp: Path, port: int, notify: str = "    - {type: county, timeout_s: 2}\n"
+) -> Config:
     """The test fleet as gateway gw-va, forwarding its alert events to the county."""
     tmp.mkdir(parents=True, exist_ok=True)
-    cfg = write_config(tmp, notify="    - {type: county, timeout_s: 2}\n", gateways=True)
+    cfg = write_config(tmp, notify=notify, gateways=True)
     text = cfg.path.read_text().replace("gateway: gw-1}", "gateway: gw-va}", 1)
     text += f"mqtt: {{host: 127.0.0.1, port: {port}, client_id: county-test, keepalive_s: 5}}\n"
     cfg.path.write_text(text)
@@ -297,3 +300,98 @@ def test_events_topic_is_under_the_bridged_gateway_tree():
     assert mqtt.topic_matches_sub("pvledger/gateway/#", events_topic("gw-va"))
     assert mqtt.topic_matches_sub(remote.EVENTS_FILTER, events_topic("gw-va"))
     assert CallbackAPIVersion.VERSION2 and json.dumps({}) == "{}"
+
+
+def test_alerts_watch_takes_gateway_events(tmp_path: Path, mosquitto):
+    """`pvledger alerts watch` (a real process) subscribes and records a gateway's event
+    published while it runs, once, and stops cleanly on SIGTERM."""
+    from core.clock import ScaledClock
+    from tests.alerts.fleet import fill
+
+    # a county config copied from a gateway's, county forwarder included: the watch must
+    # not forward its own events (they would come back as a gateway's)
+    config = gateway_config(tmp_path, mosquitto.port)
+    t = local_ms(DAY, "10:00")
+    fill(config, t - 2 * 3_600_000, t, lambda sid, ts: 0.8).close()
+    clock = tmp_path / "clock.json"
+    ScaledClock.starting(t, 1.0).save(clock)
+    watch = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pvledger",
+            "-v",
+            "-c",
+            str(config.path),
+            "alerts",
+            "watch",
+            "--sim-clock",
+            str(clock),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="gw-va-test")
+    pub.connect("127.0.0.1", mosquitto.port)
+    pub.loop_start()
+    db_path = config.resolve(config.alerts.db_path)
+    msg = {
+        "uid": "gw-va:cafe:9:21",
+        "gateway": "gw-va",
+        "instance": "cafe",
+        "alert_id": 9,
+        "event_id": 21,
+        "event": "firing",
+        "ts_ms": t - 600_000,
+        "payload": {
+            "kind": "comm_lost",
+            "subject": "s-a1-log",
+            "station": "s-a1",
+            "village": "va",
+            "fired_ms": t - 600_000,
+            "since_ms": t - 2_400_000,
+            "title": "[ALERT] communication lost: s-a1",
+        },
+    }
+
+    def recorded() -> int:
+        if not db_path.exists():
+            return -1
+        c = sqlite3.connect(db_path)
+        try:
+            return c.execute("SELECT count(*) FROM gateway_events").fetchone()[0]
+        except sqlite3.OperationalError:
+            return -1  # the watch has not made its tables yet
+        finally:
+            c.close()
+
+    try:
+        wait_for(lambda: recorded() == 0, 60, "the watch's gateway tables")
+
+        # twice: the copy must change nothing; re-sent until the watch has subscribed
+        def sent_twice() -> bool:
+            for _ in range(2):
+                pub.publish(events_topic("gw-va"), json.dumps(msg), qos=1).wait_for_publish(5)
+            return recorded() == 1
+
+        wait_for(sent_twice, 60, "the event recorded", step_s=0.5)
+        watch.send_signal(signal.SIGTERM)
+        _, err = watch.communicate(timeout=60)
+        assert watch.returncode == 0, err.decode()
+        assert "alerts watch ignores the county forwarder county-0" in err.decode()
+        c = sqlite3.connect(db_path)
+        try:
+            rows = c.execute("SELECT kind, subject, state, origin FROM alerts").fetchall()
+            events = c.execute("SELECT event FROM events").fetchall()
+        finally:
+            c.close()
+        assert rows == [("comm_lost", "s-a1-log", "firing", "gw-va:cafe:9")]
+        assert events == [("firing",)]
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+            watch.communicate(timeout=10)
+        pub.disconnect()
+        pub.loop_stop()
