@@ -45,8 +45,9 @@ CATEGORY_ORDER = (
     "post_wages",
     "awards",
     "late_subsidy",
-    "carried",
 )
+#: categories that pay again what an earlier line already counted (revenue/carry_over.py)
+REPAID = frozenset({"carried"})
 CATEGORY_ZH = {c: zh for c, zh, _ in CATEGORIES.values()}
 CATEGORY_ZH["carried"] = "结转重付"
 
@@ -101,9 +102,20 @@ class HouseholdStatement:
     payments: tuple[PaymentLine, ...]
 
     @property
+    def income(self) -> tuple[IncomeLine, ...]:
+        """The year's income lines: paid by a run, not a carried re-payment."""
+        return tuple(ln for ln in self.lines if not ln.unpaid_reason and ln.category not in REPAID)
+
+    @property
     def total_fen(self) -> int:
-        """What the year's runs paid the household [fen] (unpaid lines left out)."""
-        return sum(ln.amount_fen for ln in self.lines if not ln.unpaid_reason)
+        """The household's income of the year [fen]: unpaid lines and carried re-payments
+        of earlier lines left out (each is income once, in its own period)."""
+        return sum(ln.amount_fen for ln in self.income)
+
+    @property
+    def repaid(self) -> tuple[IncomeLine, ...]:
+        """Lines paid again: a returned transfer or an unpaid line of an earlier batch."""
+        return tuple(ln for ln in self.lines if not ln.unpaid_reason and ln.category in REPAID)
 
     @property
     def unpaid(self) -> tuple[IncomeLine, ...]:
@@ -113,9 +125,8 @@ class HouseholdStatement:
     def by_period(self) -> dict[str, dict[str, int]]:
         """period -> category -> paid [fen], every period of the year present."""
         out: dict[str, dict[str, int]] = {p: defaultdict(int) for p in self.periods}
-        for ln in self.lines:
-            if not ln.unpaid_reason:
-                out[ln.period][ln.category] += ln.amount_fen
+        for ln in self.income:
+            out[ln.period][ln.category] += ln.amount_fen
         return out
 
 

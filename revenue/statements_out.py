@@ -38,7 +38,7 @@ def file_stem(s: HouseholdStatement | VillageStatement) -> str:
 
 
 def _categories(s: HouseholdStatement) -> list[str]:
-    used = {ln.category for ln in s.lines}
+    used = {ln.category for ln in s.income}
     return [c for c in CATEGORY_ORDER if c in used] + sorted(used - set(CATEGORY_ORDER))
 
 
@@ -177,7 +177,7 @@ def village_xlsx(s: VillageStatement) -> bytes:
     _sheet(
         wb,
         "农户收益",
-        [["户主", "全年收益"]] + [list(r) for r in s.households] + [["合计", s.households_fen]],
+        [["户主", "全年支付"]] + [list(r) for r in s.households] + [["合计", s.households_fen]],
         1,
     )
     return _workbook_bytes(wb)
@@ -234,7 +234,15 @@ def household_pdf(s: HouseholdStatement) -> bytes:
             out.append(table(rows, (22, 40, 24, 22, 24, 48), right=(2,)))
         else:
             out.append(para("本年度尚无银行批次记录。", 10))
-        out += [Spacer(1, 4 * mm), para("四、未付款项", 12)]
+        out += [Spacer(1, 4 * mm), para("四、结转重付（前期款项再次支付，不重复计入收入）", 12)]
+        if s.repaid:
+            rows = [["结算期", "说明", "金额（元）"]] + [
+                [r.period, r.label, fen_to_yuan_str(r.amount_fen)] for r in s.repaid
+            ]
+            out.append(table(rows, (30, 110, 40), right=(2,)))
+        else:
+            out.append(para("无。", 10))
+        out += [Spacer(1, 4 * mm), para("五、未付款项", 12)]
         if s.unpaid:
             rows = [["结算期", "说明", "金额（元）", "原因"]] + [
                 [u.period, u.label, fen_to_yuan_str(u.amount_fen), unpaid_zh(u.unpaid_reason)]
@@ -276,8 +284,8 @@ def village_pdf(s: VillageStatement) -> bytes:
             out.append(table(rows, (28, 40, 40, 40, 32), right=(4,)))
         else:
             out.append(para("本年度无到账记录导入。", 10))
-        out += [Spacer(1, 4 * mm), para("四、农户收益", 12)]
-        rows = [["户主", "全年收益（元）"]] + [[n, fen_to_yuan_str(f)] for n, f in s.households]
+        out += [Spacer(1, 4 * mm), para("四、农户收益（各期结算支付，含结转重付）", 12)]
+        rows = [["户主", "全年支付（元）"]] + [[n, fen_to_yuan_str(f)] for n, f in s.households]
         rows.append([f"合计 {len(s.households)} 户", fen_to_yuan_str(s.households_fen)])
         out.append(table(rows, (60, 40), right=(1,), total_rows=1))
         return out

@@ -12,6 +12,7 @@ from collections import defaultdict
 import pytest
 from openpyxl import load_workbook
 
+from core.config import load_config
 from pvledger.cli import main
 from revenue.capital_numerals import capital_yuan
 from revenue.ledger import Ledger
@@ -61,10 +62,12 @@ def test_totals_tie_to_the_runs(year):
         (vs,) = village_statements(cfg, led, 2026)
     assert {s.household_id for s in hs} == set(paid)
     for s in hs:
-        assert s.total_fen == sum(paid[s.household_id].values())
+        repaid = sum(r.amount_fen for r in s.repaid)
+        assert s.total_fen + repaid == sum(paid[s.household_id].values())
         by = s.by_period()
         for period, fen in paid[s.household_id].items():
-            assert sum(by[period].values()) == fen, (s.household_id, period)
+            again = sum(r.amount_fen for r in s.repaid if r.period == period)
+            assert sum(by[period].values()) + again == fen, (s.household_id, period)
     # hh-2 has no account: its late subsidy is listed unpaid, not counted
     hh2 = next(s for s in hs if s.household_id == "hh-2")
     assert [u.category for u in hh2.unpaid] == ["late_subsidy"] and hh2.unpaid[0].amount_fen > 0
@@ -149,3 +152,60 @@ def test_one_household_or_village_and_bad_input(year, tmp_path, capsys):
     assert main([*q, str(tmp_path / "q")]) == 0
     assert main([*c, str(bad), "--year", "2026"]) == 2
     assert "cover the same days" in capsys.readouterr().err
+
+
+def test_bank_lines_and_a_returned_transfer(tmp_path):
+    """July's batch: hh-1's transfer comes back (户名不符), hh-2 has no account; August pays
+    hh-1 again as a carried line: on the statement once as income, once as paid again."""
+    from revenue.bank_template import load_template
+    from revenue.payments import confirm_file, make_batch
+    from tests.payments import bank
+    from tests.payments.helpers import NOW, card
+
+    cfg = setup_case("late-money", tmp_path)
+    text = cfg.path.read_text(encoding="utf-8")
+    text = text.replace('"6217000000000001"', f'"{card(1)}"')
+    text = text.replace('"6217000000000003"', f'"{card(3)}"')
+    text += (
+        "payments:\n  banks:\n    - {id: gen, template: generic-csv, payer_name: 测试县乡村振兴局, "
+        'payer_account: "3624010012345678"}\n'
+    )
+    cfg.path.write_text(text, encoding="utf-8")
+    cfg = load_config(cfg.path)
+    c = ["-c", str(cfg.path), "revenue", "--final", "--out"]
+    assert main([*c, str(tmp_path / "7"), "--period", "2026-07"]) == 0
+    with Ledger(ledger_path(cfg)) as led:
+        made = make_batch(cfg, led, 1, bank_id="gen", out_dir=tmp_path / "pay", now=NOW)
+        (line,) = [n for n, p in led.db.execute("SELECT line_no, payee FROM payment_lines")
+                   if p == "hh-1"]  # fmt: skip
+    t = load_template("generic-csv", tmp_path)
+    ret = tmp_path / "return.csv"
+    ret.write_bytes(bank.answer(t, made.written[0].read_bytes(), {line: "户名不符"}))
+    with Ledger(ledger_path(cfg)) as led:
+        confirm_file(cfg, led, ret, now=NOW)
+    assert main([*c, str(tmp_path / "8"), "--period", "2026-08"]) == 0
+    july = {
+        r["household_id"]: int(r["amount_fen"]) for r in _recorded(cfg, "households")["2026-07"]
+    }
+    with Ledger(ledger_path(cfg)) as led:
+        hh = {s.household_id: s for s in household_statements(cfg, led, 2026)}
+    (pay,) = [p for p in hh["hh-1"].payments if p.period == "2026-07"]
+    assert (pay.status, pay.reason, pay.date, pay.amount_fen) == (
+        "failed",
+        "户名不符",
+        NOW.date().isoformat(),
+        july["hh-1"],
+    )
+    assert [(p.status, p.amount_fen) for p in hh["hh-2"].payments] == [("unpaid", july["hh-2"])]
+    # paid again in August, and counted as income once (in July)
+    assert [(r.period, r.amount_fen) for r in hh["hh-1"].repaid] == [("2026-08", july["hh-1"])]
+    assert hh["hh-1"].by_period()["2026-07"] and sum(
+        hh["hh-1"].by_period()["2026-07"].values()) == july["hh-1"]  # fmt: skip
+    assert main(["-c", str(cfg.path), "statements", "--year", "2026", "--household", "hh-1",
+                 "--out", str(tmp_path / "st")]) == 0  # fmt: skip
+    got = subprocess.run(
+        ["pdftotext", "-layout", str(tmp_path / "st" / "statement-2026-household-hh-1.pdf"), "-"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    flat = "".join(got.stdout.split())
+    assert "退票" in flat and "户名不符" in flat and "结转重付" in flat
