@@ -34,7 +34,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--reason", metavar="TEXT", default="", help="why the correction is made (with --supersede)"
     )
-    p.add_argument("--lang", choices=["zh", "en"], default="en", help="xlsx header language")
+    p.add_argument(
+        "--lang",
+        choices=["zh", "en"],
+        default=None,
+        help="language of the xlsx headers and sheets (default: site.language of the config)",
+    )
     p.add_argument(
         "--head",
         metavar="FILE",
@@ -75,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
             final=args.final,
             supersede=args.supersede,
             reason=args.reason,
-            lang=args.lang,
+            lang=args.lang or config.site.language,
         )
     except LedgerBroken as exc:
         print(str(exc), file=sys.stderr)
