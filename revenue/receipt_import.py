@@ -17,12 +17,13 @@ Columns (header row; English or Chinese names, any order):
 UTF-8 (BOM optional) or GBK. Refused, each with file:line, and then nothing is imported:
 an unknown station or account, an unknown component or payer, a bad or future date, a
 period not yet begun on the date received, an amount that is not a positive whole fen,
-a quarter run only partly covered, periods with no final run (nothing accrued to split
-by), one reference saying two things (both lines named; in the ledger: the earlier file
-and line). Importing the same file again (same bytes), or a receipt identical to one
-already imported, changes nothing. Each receipt is split over what it covers by the
-accrued amounts (revenue/receipts.py); the receipt rows and their shares are one chain
-entry (revenue/ledger.py), so `revenue verify` sees an edited or deleted receipt.
+a quarter run only partly covered, a month with no final run (nothing accrued to split
+by: its money would land on the other months), one reference saying two things (both
+lines named; in the ledger: the earlier file and line). Importing the same file again
+(same bytes), or a receipt identical to one already imported, changes nothing. Each
+receipt is split over what it covers by the accrued amounts (revenue/receipts.py); the
+receipt rows and their shares are one chain entry (revenue/ledger.py), so `revenue
+verify` sees an edited or deleted receipt.
 """
 
 from __future__ import annotations
@@ -318,11 +319,30 @@ def _shares(
 ) -> tuple[dict[tuple[str, str], dict[Key, int]], list[Problem]]:
     """Each receipt split over the accrual keys it covers; problems for what cannot be."""
     by_station: dict[tuple[str, str], list[tuple[Key, frozenset[str]]]] = {}
+    finalized: set[str] = set()
     for k in accrued:
-        by_station.setdefault((k[0], k[1]), []).append((k, frozenset(parse_period(k[2]).month_ids)))
+        ms = frozenset(parse_period(k[2]).month_ids)
+        by_station.setdefault((k[0], k[1]), []).append((k, ms))
+        finalized |= ms
     out, problems = {}, []
     for it in items:
         months = set(it.months)
+        missing = sorted(months - finalized)
+        if missing:
+            # split over the finalized months only, money of the others would land on them
+            span = missing[0] if len(missing) == 1 else f"{missing[0]}..{missing[-1]}"
+            problems.append(
+                Problem(
+                    "period",
+                    f"covers {span} ({len(missing)} month{'s' * (len(missing) > 1)}) with no "
+                    "final run: nothing accrued to split the receipt by",
+                    "finalize the payout runs of those periods first "
+                    "(pvledger revenue --period P --final), then import",
+                    name,
+                    it.line,
+                )
+            )
+            continue
         covered: dict[Key, int] = {}
         partial = []
         for st in it.stations:
@@ -343,7 +363,7 @@ def _shares(
             )
             continue
         if not covered or (len(covered) > 1 and not any(covered.values())):
-            what = "has no final run" if not covered else "accrued nothing"
+            what = "is in no final run" if not covered else "accrued nothing"
             problems.append(
                 Problem(
                     "period",

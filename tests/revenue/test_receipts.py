@@ -22,7 +22,7 @@ from revenue.receipts import cover_months, split
 from tests.revenue.helpers import setup_case
 
 HEAD = "received_on,payer,station_id,component,period,amount_yuan,reference\n"
-COAL_Q3 = HEAD + "2026-10-20,grid_company,v-dongpi;s-hh-1,coal_benchmark,2026-Q3,5000.00,GD-001\n"
+COAL_JULY = HEAD + "2026-10-20,grid_company,v-dongpi;s-hh-1,coal_benchmark,2026-07,5000.00,GD-001\n"
 
 
 def _cli(cfg, *args: str) -> int:
@@ -76,7 +76,7 @@ def _shares(cfg) -> dict[tuple[str, str, str], int]:
 
 
 def test_worked_example_split_by_accrued_amounts(july, tmp_path, capsys):
-    rc, out, err = _import(july, _write(tmp_path, "r.csv", COAL_Q3), capsys)
+    rc, out, err = _import(july, _write(tmp_path, "r.csv", COAL_JULY), capsys)
     assert rc == 0, err
     assert "imported 1 receipts as 2 shares" in out
     # coal accrued: v-dongpi 513,318 + s-hh-1 15,412 = 528,730 fen; receipt 500,000 fen
@@ -90,23 +90,23 @@ def test_worked_example_split_by_accrued_amounts(july, tmp_path, capsys):
 
 
 def test_same_file_twice_and_same_receipt_in_another_file_change_nothing(july, tmp_path, capsys):
-    f = _write(tmp_path, "r.csv", COAL_Q3)
+    f = _write(tmp_path, "r.csv", COAL_JULY)
     assert _import(july, f, capsys)[0] == 0
     before = _state(july)
     rc, out, _ = _import(july, f, capsys)
     assert rc == 0 and "already imported" in out
     assert _state(july) == before
     # another file (other bytes: a blank line and CRLF) with the identical receipt
-    g = _write(tmp_path, "again.csv", COAL_Q3.replace("\n", "\r\n") + "\r\n")
+    g = _write(tmp_path, "again.csv", COAL_JULY.replace("\n", "\r\n") + "\r\n")
     rc, out, _ = _import(july, g, capsys)
     assert rc == 0 and "1 receipts already imported before" in out
     assert _state(july)[1:3] == before[1:3]  # no receipt, no share added
 
 
 def test_same_reference_with_another_amount_is_refused_naming_both(july, tmp_path, capsys):
-    assert _import(july, _write(tmp_path, "first.csv", COAL_Q3), capsys)[0] == 0
+    assert _import(july, _write(tmp_path, "first.csv", COAL_JULY), capsys)[0] == 0
     before = _state(july)
-    other = COAL_Q3.replace("5000.00", "5000.01")
+    other = COAL_JULY.replace("5000.00", "5000.01")
     rc, _, err = _import(july, _write(tmp_path, "second.csv", other), capsys)
     assert rc == 2
     assert "second.csv:2: reference: grid_company GD-001:" in err
@@ -115,7 +115,7 @@ def test_same_reference_with_another_amount_is_refused_naming_both(july, tmp_pat
 
 
 def test_a_reference_twice_in_one_file_saying_two_things_names_both_lines(july, tmp_path, capsys):
-    text = COAL_Q3 + COAL_Q3.splitlines()[1].replace("v-dongpi;s-hh-1", "v-dongpi") + "\n"
+    text = COAL_JULY + COAL_JULY.splitlines()[1].replace("v-dongpi;s-hh-1", "v-dongpi") + "\n"
     rc, _, err = _import(july, _write(tmp_path, "two.csv", text), capsys)
     assert rc == 2
     assert "two.csv:3: reference:" in err and "line 3 says" in err and "line 2 says" in err
@@ -137,7 +137,11 @@ BAD = {
     "unknown component": (ROW.replace("coal_benchmark", "coal"), "'coal' is not a tariff"),
     "unknown payer": (ROW.replace("grid_company", "bank"), "'bank' is not a payer"),
     "bad period": (ROW.replace("2026-07", "2026-7"), "'2026-7' is not a month"),
-    "no final run": (ROW.replace("2026-07", "2026-06"), "has no final run"),
+    "no final run": (ROW.replace("2026-07", "2026-06"), "covers 2026-06 (1 month) with no final"),
+    "a month of the range without a final run": (
+        ROW.replace("2026-07", "2026-05..2026-07"),
+        "covers 2026-05..2026-06 (2 months) with no final run",
+    ),
     "empty reference": (ROW.replace("R-1", ""), "reference: empty"),
 }
 
@@ -227,7 +231,7 @@ TAMPER = {
 def test_verify_detects_an_edited_or_deleted_receipt_or_statement(july, tmp_path, capsys, case):
     meter = "station_id,account,period,export_kwh\nv-dongpi,3601001,2026-07,12390\n"
     assert _cli(july, "import-meter", str(_write(tmp_path, "m.csv", meter))) == 0
-    assert _import(july, _write(tmp_path, "r.csv", COAL_Q3), capsys)[0] == 0
+    assert _import(july, _write(tmp_path, "r.csv", COAL_JULY), capsys)[0] == 0
     capsys.readouterr()
     assert _cli(july, "revenue", "verify") == 0
     assert "1 receipt imports (1 receipts)" in capsys.readouterr().out
@@ -290,3 +294,32 @@ def test_splitting_never_creates_or_loses_a_fen(amount, accrued):
         if total and len(accrued) > 1:
             exact = Fraction(amount * accrued[k], total)
             assert exact - 1 < fen < exact + 1  # largest remainder: within a fen of exact
+
+
+def test_a_quarter_run_is_covered_whole_or_refused(tmp_path, capsys):
+    # worked-quarter (DOMAIN.md example 3): 2026Q3 final, coal 12,843.30, subsidy 13,506.70
+    cfg = setup_case("worked-quarter", tmp_path)
+    assert _cli(cfg, "revenue", "--period", "2026Q3", "--final", "--out", str(tmp_path / "o")) == 0
+    part = HEAD + "2026-10-20,grid_company,c-hexia,coal_benchmark,2026-07,4000.00,Q-1\n"
+    rc, _, err = _import(cfg, _write(tmp_path, "part.csv", part), capsys)
+    assert (
+        rc == 2 and "part.csv:2: period: covers part of final run period(s) c-hexia 2026Q3" in err
+    )
+    assert _state(cfg)[:3] == (0, 0, 0)
+    # the subsidy, paid by the transfer agency for July to September, covers it whole
+    year = HEAD + "2026-11-10,transfer_agency,c-hexia,national_subsidy,2026-07..2026-09,"
+    year += "13506.70,JZ-2026\n"
+    rc, _, err = _import(cfg, _write(tmp_path, "year.csv", year), capsys)
+    assert rc == 0, err
+    assert _shares(cfg) == {("c-hexia", "national_subsidy", "2026Q3"): 1_350_670}
+    capsys.readouterr()
+    assert _cli(cfg, "receivables", "--as-of", "2027-06-01", "--format", "json") == 0
+    import json
+
+    rows = {r["component"]: r for r in json.loads(capsys.readouterr().out)["rows"]}
+    assert rows["national_subsidy"]["outstanding_fen"] == 0
+    assert rows["national_subsidy"]["bucket"] == "settled"
+    # coal of Q3 was due 2026-10-31 (quarter + 1 month) and nothing came: 213 days late
+    assert (rows["coal_benchmark"]["outstanding_fen"], rows["coal_benchmark"]["days_past_due"]) == (
+        1_284_330, 213,
+    )  # fmt: skip

@@ -188,7 +188,7 @@ def test_cli_lines_and_totals_on_a_real_ledger(tmp_path, capsys):
     f = tmp_path / "r.csv"
     f.write_text(
         "received_on,payer,station_id,component,period,amount_yuan,reference\n"
-        "2026-10-20,grid_company,v-dongpi;s-hh-1,coal_benchmark,2026-Q3,5000.00,GD-001\n",
+        "2026-10-20,grid_company,v-dongpi;s-hh-1,coal_benchmark,2026-07,5000.00,GD-001\n",
         encoding="utf-8",
     )
     assert _cli(cfg, "receipts", "import", str(f)) == 0
