@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from core.config import Config
-from revenue.export import mask_name
+from revenue.export import adjustment_pool, mask_name
 from revenue.run import RunResult
 
 
@@ -31,6 +31,10 @@ def result_summary(config: Config, result: RunResult, *, top: int = 10) -> RunSu
     village_name = {v.id: v.name for v in config.villages}
     pools = tuple(
         (village_name.get(p.village, p.village), p.pool, p.amount_fen) for p in result.pools
+    ) + tuple(  # late money to a village's pools, as villages.csv lists it
+        (village_name.get(a.payee, a.payee), adjustment_pool(a), a.amount_fen)
+        for a in result.adjustments
+        if a.payee_kind == "village"
     )
     coops = tuple(
         (c.cooperative, c.distributable_fen, c.paid_fen, c.residue_fen) for c in result.cooperatives
@@ -40,6 +44,10 @@ def result_summary(config: Config, result: RunResult, *, top: int = 10) -> RunSu
     for p in result.payouts:  # sorted by household: its first line names its village
         amount[p.household] += p.amount_fen
         village.setdefault(p.household, p.village)
+    for a in result.adjustments:  # what households.csv counts: payable late money too
+        if a.payee_kind == "household" and not a.unpaid_reason:
+            amount[a.payee] += a.amount_fen
+            village.setdefault(a.payee, a.village)
     ranked = sorted(amount, key=lambda h: (-amount[h], h))[:top]
     tops = []
     for h in ranked:
