@@ -9,6 +9,8 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from alerts.delivery import deliver
 from alerts.digest import contact_alerts, digest_due, digest_payload
@@ -299,3 +301,53 @@ def test_delivery_holds_escalates_and_digests(tmp_path: Path):
             db.close()
         for s in servers.values():
             s.stop()
+
+
+# -- properties ----------------------------------------------------------------------------
+HHMM = st.integers(0, 23 * 60 + 59).map(lambda m: f"{m // 60:02d}:{m % 60:02d}")
+
+
+@settings(max_examples=300, deadline=None)
+@given(start=HHMM, end=HHMM, minute=st.integers(0, 24 * 60 - 1))
+def test_quiet_hours_end_where_they_say(start: str, end: str, minute: int):
+    """Inside a window, every minute until quiet_end is quiet and quiet_end is not."""
+    assume(start != end)
+    q = QuietHours(start=start, end=end)
+    t = local(DAY, "00:00") + dt.timedelta(minutes=minute)
+    if not in_quiet(q, t):
+        return
+    stop = quiet_end(q, t)
+    assert t < stop <= t + dt.timedelta(hours=24)
+    assert not in_quiet(q, stop)
+    probe = t
+    while probe < stop:
+        assert in_quiet(q, probe), probe
+        probe += dt.timedelta(minutes=7)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    kind=st.sampled_from(["no_output", "comm_lost", "low_performance", "village_outage"]),
+    village=st.sampled_from(["va", "vb"]),
+    minute=st.integers(0, 24 * 60 - 1),
+)
+def test_an_unacknowledged_event_is_held_or_sent_never_dropped(config, kind, village, minute):
+    """For every channel of a contact covering it, an open, unacknowledged event is sent
+    or held, and it is sent once its level is due and the contact's quiet hours (if it
+    fell in them and the kind is not urgent) have ended."""
+    fired = local_ms(DAY, "00:00") + minute * 60_000
+    p = firing(kind, village, fired)
+    for c in chain(config, p):
+        due = fired + c.level * HOUR
+        ready = dt.datetime.fromtimestamp(due / 1000, TZ)
+        q = c.quiet_hours
+        if q is not None and kind not in config.alerts.urgent_kinds and in_quiet(q, ready):
+            ready = quiet_end(q, ready)
+        ready_ms = int(ready.timestamp() * 1000)
+        for ch in c.channels:
+            assert decide(config, ch, p, now_ms=fired).action in ("send", "hold")
+            if ready_ms > fired:
+                assert decide(config, ch, p, now_ms=ready_ms - 60_000).action == "hold"
+            assert decide(config, ch, p, now_ms=ready_ms).action == "send"
