@@ -21,7 +21,7 @@ VIEW = ("fleet.view", "station.view", "alerts.view", "runs.view", "imports.view"
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({*VIEW, "users.manage", "audit.view", "ledger.verify"}),
     "finance": frozenset(
-        {*VIEW, "runs.compute", "runs.finalize", "runs.supersede", "imports.upload"}
+        {*VIEW, "runs.compute", "runs.finalize", "runs.supersede", "imports.upload", "notice.view"}
     ),
     "om": frozenset({"fleet.view", "station.view", "alerts.view", "alerts.act"}),
     "village": frozenset({"fleet.view", "station.view", "runs.view", "notice.view"}),

@@ -21,6 +21,7 @@ AREAS: tuple[str, ...] = (
     "users",
     "audit",
     "notice_check",
+    "notices",
 )
 
 # the language switch works on the login page too
