@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import shutil
+import subprocess
+import urllib.request
 from pathlib import Path
 
 from core.config import load_config
@@ -72,6 +74,29 @@ def test_public_check_page(tmp_path):
         assert bad.status == 400 and 'data-result="malformed"' in bad.body
         none = anon.get("/notice/check?code=0000000000")
         assert none.status == 404 and 'data-result="nomatch"' in none.body
+
+        # logged in: the notices of the user's villages, each sheet as a PDF
+        vil = server.login("vil1")  # village user of dongpi only
+        listing = vil.get("/notices/")
+        assert listing.status == 200, listing.body[:500]
+        assert code in listing.body and "东陂村" in listing.body and "上溪村" not in listing.body
+        # bytes, not text: the session's cookies with a plain opener
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(vil.jar))
+        with opener.open(f"{server.url}/notices/{run.seq}/dongpi.pdf?date=2026-09-05") as got:
+            assert got.headers["Content-Type"] == "application/pdf"
+            assert "notice-2026-08-dongpi.pdf" in got.headers["Content-Disposition"]
+            sheet = tmp_path / "sheet.pdf"
+            sheet.write_bytes(got.read())
+        text = subprocess.run(
+            ["pdftotext", str(sheet), "-"], capture_output=True, text=True, check=True
+        ).stdout
+        assert code in text and "2026年9月5日" in text and "张*华" in text
+        assert vil.get(f"/notices/{run.seq}/shangxi.pdf").status == 404  # not its village
+        assert vil.get("/notices/99/dongpi.pdf").status == 404
+        fin = server.login("fin1")
+        assert "上溪村" in fin.get("/notices/").body
+        assert anon.get("/notices/").status == 302  # the list needs a login
+        assert server.login("om1").get("/notices/").status == 403
 
         # a correction supersedes the run: the old sheet's code says so
         fix = server.cli(
