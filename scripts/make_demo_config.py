@@ -67,10 +67,42 @@ def households() -> list[dict[str, str]]:
                 "name": name,
                 "village": village,
                 "card": "红卡" if n % 7 == 0 else "蓝卡",
-                "account": f"6217{n:012d}",
+                "account": demo_account(n),
+                "id_number": demo_id_number(n),
             }
         )
     return rows
+
+
+#: households whose account is not valid, so the demo shows "unpaid: no valid account"
+#: (one never given, one with a mistyped digit); both are carried to the next run
+NO_ACCOUNT, MISTYPED_ACCOUNT = 13, 29
+
+
+def demo_account(n: int) -> str:
+    """A 19-digit card number with its Luhn digit (fictitious: 621799 is no bank's BIN)."""
+    from stdnum import luhn
+
+    if n == NO_ACCOUNT:
+        return ""
+    body = f"621799{n:012d}"
+    card = body + luhn.calc_check_digit(body)
+    if n == MISTYPED_ACCOUNT:
+        return card[:-1] + str((int(card[-1]) + 1) % 10)
+    return card
+
+
+def demo_id_number(n: int) -> str:
+    """A well-formed fictitious ID number: birth date, sequence, check character.
+
+    Region 362401 (吉安市 until 2000): python-stdnum checks that the region code was in
+    force at the birth date, and everyone here was born before 吉州区 got 360802.
+    """
+    from stdnum.cn import ric
+
+    born = f"{1950 + n % 40}{1 + n % 12:02d}{1 + n % 28:02d}"
+    body = f"362401{born}{n % 1000:03d}"
+    return body + ric.calc_check_digit(body + "0")
 
 
 def q(s: str) -> str:
@@ -123,7 +155,9 @@ def main() -> None:
     reg.parent.mkdir(exist_ok=True)
     with reg.open("w", encoding="utf-8", newline="") as f:
         w = csv.DictWriter(
-            f, fieldnames=["id", "name", "village", "card", "account"], lineterminator="\n"
+            f,
+            fieldnames=["id", "name", "village", "card", "account", "id_number"],
+            lineterminator="\n",
         )
         w.writeheader()
         w.writerows(hh)
@@ -304,6 +338,18 @@ def main() -> None:
     add(f"    - {{kind: idle_funds, above_yuan: {q('10000.00')}, days: 90}}")
     add("  notify:")
     add("    - {type: mqtt, topic: pvledger/alerts}")
+    # the banks final runs are paid through (docs/payments.md); fictitious accounts
+    add("payments:")
+    add("  bank: rcc-jizhou")
+    add("  banks:")
+    add(
+        "    - {id: rcc-jizhou, template: county-agri-xlsx, payer_name: 吉州区乡村振兴局, "
+        f"payer_account: {q('3624010099990001')}, purpose: 光伏扶贫收益}}"
+    )
+    add(
+        "    - {id: generic, template: generic-csv, payer_name: 吉州区乡村振兴局, "
+        f"payer_account: {q('3624010099990001')}}}"
+    )
     (ROOT / "config.yaml").write_text("\n".join(out) + "\n", encoding="utf-8")
 
 
