@@ -149,3 +149,34 @@ def test_unpaid_drops_paid_keys_only():
     b = AdjustmentLine("late_receipt", "r2", "household", "hh-1", "v", "s", "2025", 7, "", "")
     assert unpaid([b, a], {"late_receipt/r1"}) == (b,)
     assert unpaid([b, a], ()) == (a, b)
+
+
+@pytest.mark.parametrize(
+    ("member", "says"),
+    [
+        ("{household: hh-2, shares: 1, until: 2026-08-15}", "is not the first of a month"),
+        ("{household: hh-2, shares: 1, since: 2026-08-01, until: 2026-08-01}", "must be after"),
+    ],
+)
+def test_dated_membership_is_validated_at_load(tmp_path, member, says):
+    from core.config import load_config
+    from core.problems import BadInput
+    from tests.revenue.helpers import CASES
+
+    text = (CASES / "late-money" / "config.yaml").read_text(encoding="utf-8")
+    text = text.replace("{household: hh-2, shares: 1, until: 2026-08-01}", member)
+    f = tmp_path / "config.yaml"
+    f.write_text(text, encoding="utf-8")
+    with pytest.raises(BadInput) as exc:
+        load_config(f)
+    assert "cooperatives" in str(exc.value) and says in str(exc.value)
+
+
+def test_a_member_who_left_gets_no_line_in_later_periods(july, tmp_path):
+    files = _run(july, tmp_path, "2026-08")
+    coop = {
+        r["household_id"]
+        for r in read_csv(files["household-lines-2026-08.csv"])
+        if r["line_kind"] == "cooperative"
+    }
+    assert coop == {"hh-1", "hh-3"}  # August's members: hh-2 left, hh-3 joined
