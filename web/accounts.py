@@ -134,10 +134,13 @@ def change(
 
 
 def reset_password(user: Any, password: str, *, request: Any = None, by: str = CLI) -> None:
-    """Set a one-time password: the user must change it at the next login; audited."""
+    """Set a one-time password (must be changed at the next login), lift a lockout; audited."""
+    from axes.utils import reset
+
     user.set_password(password)
     user.must_change_password = True
     user.save(update_fields=["password", "must_change_password"])
+    reset(username=user.username)  # a locked login opens with the new password
     audit.record(
         request, "user.password_reset", {"user": user.username}, username=None if request else by
     )

@@ -65,12 +65,14 @@ def serve(config: Config, host: str, port: int, *, ready: threading.Event | None
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    old = signal.signal(signal.SIGTERM, stop)
+    # SIGINT too: a server started in the background inherits SIGINT ignored
+    old = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
     if ready is not None:
         ready.set()
     try:
         server.run()  # returns on KeyboardInterrupt/SystemExit, dispatcher shut down
     finally:
-        signal.signal(signal.SIGTERM, old)
+        for s, handler in old.items():
+            signal.signal(s, handler)
         server.close()
         log.info("stopped")

@@ -49,6 +49,8 @@ configure(load_config(sys.argv[1]))
 from web import accounts
 for name, (role, villages, password) in json.loads(sys.stdin.read()).items():
     accounts.create(name, role, villages, password)
+from django.db import connection
+connection.close()  # the last connection: SQLite folds the WAL into web.db
 """
 
 
