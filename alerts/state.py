@@ -163,11 +163,17 @@ class AlertDb:
         """Pending and firing alerts."""
         return self._rows("WHERE state != 'resolved'")
 
-    def alerts(self, *, open_only: bool = False, since_ms: int | None = None) -> list[Alert]:
-        """History: every alert (or only open ones) opened or still open since since_ms."""
+    def alerts(
+        self, *, open_only: bool = False, since_ms: int | None = None, station: str | None = None
+    ) -> list[Alert]:
+        """History: every alert (or only open ones) opened or still open since since_ms
+        (only those of one station when station is given)."""
         cond, args = [], []
         if open_only:
             cond.append("state != 'resolved'")
+        if station is not None:
+            cond.append("station = ?")
+            args.append(station)
         if since_ms is not None:
             cond.append("(opened_ms >= ? OR resolved_ms IS NULL OR resolved_ms >= ?)")
             args += [since_ms, since_ms]
@@ -180,6 +186,16 @@ class AlertDb:
                 "SELECT id, alert_id, ts_ms, event, payload FROM events WHERE ts_ms >= ? "
                 "ORDER BY id",
                 (since_ms if since_ms is not None else -(2**62),),
+            ).fetchall()
+        return [Event(i, a, t, e, json.loads(p)) for i, a, t, e, p in rows]
+
+    def events_of(self, alert_id: int) -> list[Event]:
+        """One alert's events in order: the evidence the engine recorded, and staff actions."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, alert_id, ts_ms, event, payload FROM events WHERE alert_id = ? "
+                "ORDER BY id",
+                (alert_id,),
             ).fetchall()
         return [Event(i, a, t, e, json.loads(p)) for i, a, t, e, p in rows]
 
@@ -355,24 +371,75 @@ class AlertDb:
             )
         return cur.rowcount
 
-    def ack(self, alert_id: int, *, now_ms: int, note: str | None = None) -> Alert:
-        """Acknowledge an alert (stops reminders); raises KeyError for an unknown id."""
+    def ack(
+        self, alert_id: int, *, now_ms: int, note: str | None = None, by: str | None = None
+    ) -> Alert:
+        """Acknowledge an alert (stops reminders); raises KeyError for an unknown id.
+
+        by: who acknowledged (a web user); the command line leaves it out.
+        """
         with self._lock:
             alert = self.get(alert_id)
             if alert is None:
                 raise KeyError(alert_id)
+            payload: dict[str, Any] = {"note": note}
+            if by is not None:
+                payload["by"] = by
             with immediate(self._db):
                 self._db.execute(
                     "UPDATE alerts SET acked_ms = ?, ack_note = ? WHERE id = ?",
                     (now_ms, note, alert_id),
                 )
-                self._db.execute(
-                    "INSERT INTO events (alert_id, ts_ms, event, payload) VALUES (?,?,?,?)",
-                    (alert_id, now_ms, "ack", json.dumps({"note": note}, ensure_ascii=False)),
-                )
+                self._action_event(alert_id, now_ms, "ack", payload)
             got = self.get(alert_id)
             assert got is not None
             return got
+
+    def assign(self, alert_id: int, *, now_ms: int, to: str, by: str | None = None) -> Alert:
+        """Record who is to handle an alert (an "assign" event; the latest one counts).
+
+        Raises KeyError for an unknown id. Nothing is sent: assignment is bookkeeping for
+        the O&M team; work orders (alerts/workorders) keep their own assignee.
+        """
+        with self._lock:
+            if self.get(alert_id) is None:
+                raise KeyError(alert_id)
+            with immediate(self._db):
+                self._action_event(alert_id, now_ms, "assign", {"to": to, "by": by})
+            got = self.get(alert_id)
+            assert got is not None
+            return got
+
+    def resolve_by_hand(
+        self, alert_id: int, *, now_ms: int, note: str | None = None, by: str | None = None
+    ) -> Alert:
+        """Close an open alert by hand (a "resolved_by_hand" event, not sent to notifiers).
+
+        Raises KeyError for an unknown id and ValueError when it is already resolved. If
+        the engine still sees the condition, its next evaluation opens a new alert.
+        """
+        with self._lock:
+            alert = self.get(alert_id)
+            if alert is None:
+                raise KeyError(alert_id)
+            if alert.state == "resolved":
+                raise ValueError(f"alert {alert_id} is already resolved")
+            with immediate(self._db):
+                self._db.execute(
+                    "UPDATE alerts SET state = 'resolved', resolved_ms = ? WHERE id = ?",
+                    (now_ms, alert_id),
+                )
+                self._action_event(alert_id, now_ms, "resolved_by_hand", {"note": note, "by": by})
+            got = self.get(alert_id)
+            assert got is not None
+            return got
+
+    def _action_event(self, alert_id: int, now_ms: int, name: str, payload: dict) -> None:
+        # inside the caller's transaction; staff actions are recorded, never notified
+        self._db.execute(
+            "INSERT INTO events (alert_id, ts_ms, event, payload) VALUES (?,?,?,?)",
+            (alert_id, now_ms, name, json.dumps(payload, ensure_ascii=False)),
+        )
 
     # -- deliveries ----------------------------------------------------------------------
     def undelivered(self, notifier: str, *, max_attempts: int = 50) -> list[Event]:
