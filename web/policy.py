@@ -24,7 +24,10 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         {*VIEW, "runs.compute", "runs.finalize", "runs.supersede", "imports.upload", "notice.view"}
     ),
     "om": frozenset({"fleet.view", "station.view", "alerts.view", "alerts.act"}),
-    "village": frozenset({"fleet.view", "station.view", "runs.view", "notice.view"}),
+    # alerts.view: the alerts of its own villages only (web/pages/alerts.py scopes them)
+    "village": frozenset(
+        {"fleet.view", "station.view", "alerts.view", "runs.view", "notice.view"}
+    ),
     "auditor": frozenset({*VIEW, "notice.view", "audit.view", "ledger.verify"}),
 }
 #: roles that see only the villages named on the user

@@ -22,6 +22,9 @@ AREAS: tuple[str, ...] = (
     "audit",
     "notice_check",
     "notices",
+    "fleet",
+    "station",
+    "alerts",
 )
 
 # the language switch works on the login page too
