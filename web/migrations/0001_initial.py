@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 "db_table": "audit_trail",
-                "ordering": ["seq"],
+                "ordering": ("seq",),
             },
         ),
         migrations.CreateModel(
