@@ -115,6 +115,25 @@ def final_run(ledger: Ledger, run_seq: int) -> RunRecord:
                 )
             ]
         )
+    # a correction of a run already sent to the bank would pay everything again
+    by_seq = {r.seq: r for r in ledger.runs()}
+    prev = run.supersedes
+    while prev is not None:
+        sent = ledger.db.execute(
+            "SELECT batch_id FROM payment_batches WHERE run_seq = ?", (prev,)
+        ).fetchone()
+        if sent:
+            raise BadInput(
+                [
+                    Problem(
+                        "--run",
+                        f"run {run_seq} corrects run {prev}, which batch {sent[0]} already "
+                        "paid: a batch of the correction would pay every line again",
+                        "pay the differences in correction-PERIOD.csv by hand (docs/payments.md)",
+                    )
+                ]
+            )
+        prev = by_seq[prev].supersedes if prev in by_seq else None
     return run
 
 

@@ -119,6 +119,7 @@ def test_a_second_batch_of_the_run_writes_the_same_file_and_records_nothing(coun
         ("superseded", ["--run", "1"], "superseded by run 2"),
         ("batched", ["--run", "1", "--bank", "rcc"], "was batched for bank gen"),
         ("none", ["--run", "1", "--bank", "nosuch"], "no bank 'nosuch'"),
+        ("corrected after batch", ["--run", "2"], "which batch 2026-07-r1 already paid"),
     ],
 )
 def test_bad_batch_requests_exit_2_and_change_nothing(county, tmp_path, setup, args, says):
@@ -128,6 +129,9 @@ def test_bad_batch_requests_exit_2_and_change_nothing(county, tmp_path, setup, a
         final_run(county, "2026-07", {"hh-1": 12346}, supersedes=1)
     elif setup == "batched":
         _batch(county, tmp_path / "first")
+    elif setup == "corrected after batch":
+        _batch(county, tmp_path / "first")
+        final_run(county, "2026-07", {"hh-1": 12346}, supersedes=1)
     before = ledger_snapshot(county)
     proc = subprocess.run(
         [sys.executable, "-m", "pvledger", "-c", str(county.path), "payments", "batch", *args,
