@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import path
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -169,7 +169,7 @@ def ack(request: HttpRequest, alert_id: int) -> HttpResponse:
         "alert.ack",
         {"alert": a.id, "kind": a.kind, "subject": a.subject, "note": note or ""},
     )
-    return _done(request, a.id, _t("Alert acknowledged."))
+    return _done(request, a.id, gettext("Alert acknowledged."))
 
 
 @require_POST
@@ -181,11 +181,11 @@ def assign(request: HttpRequest, alert_id: int) -> HttpResponse:
     to = request.POST.get("to", "").strip()
     if not config.om or config.om.person(to) is None:
         return HttpResponseBadRequest(
-            _t("Choose a person from om.people in the config; %(to)s is not one.") % {"to": to}
+            gettext("Choose a person from om.people in the config; %(to)s is not one.") % {"to": to}
         )
     monitoring.alert_db().assign(a.id, now_ms=clock.now_ms(), to=to, by=request.user.get_username())
     audit.record(request, "alert.assign", {"alert": a.id, "kind": a.kind, "to": to})
-    return _done(request, a.id, _t("Alert assigned."))
+    return _done(request, a.id, gettext("Alert assigned."))
 
 
 @require_POST
@@ -199,10 +199,10 @@ def resolve(request: HttpRequest, alert_id: int) -> HttpResponse:
             a.id, now_ms=clock.now_ms(), note=note, by=request.user.get_username()
         )
     except ValueError:
-        messages.error(request, _t("This alert is already resolved."))
+        messages.error(request, gettext("This alert is already resolved."))
         return redirect("alert", alert_id=a.id)
     audit.record(request, "alert.resolve", {"alert": a.id, "kind": a.kind, "note": note or ""})
-    return _done(request, a.id, _t("Alert resolved."))
+    return _done(request, a.id, gettext("Alert resolved."))
 
 
 urlpatterns = [

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 
 from core.localday import day_date, day_number, day_start_ms
 from core.reading import Quality
@@ -53,8 +53,8 @@ def _power_chart(samples, day0_ms: int) -> str:
         x_max=24,
         x_ticks=[(h, f"{h:02d}:00") for h in range(0, 25, 3)],
         y_unit="kW",
-        title=_t("Power today"),
-        empty_text=_t("No power readings today"),
+        title=gettext("Power today"),
+        empty_text=gettext("No power readings today"),
     )
 
 
@@ -65,10 +65,12 @@ def _energy_chart(days: list[int], mine: list, peers: list, has_peers: bool) -> 
         labels=[f"{d // 100 % 100}-{d % 100:02d}" for d in days],
         label_every=10,
         y_unit="kWh/kWp",
-        title=_t("Daily energy, last 60 days"),
-        bar_name=_t("this station"),
-        line_name=_t("village peers (median)") if has_peers else _t("no peers in the village"),
-        empty_text=_t("No energy readings in these 60 days"),
+        title=gettext("Daily energy, last 60 days"),
+        bar_name=gettext("this station"),
+        line_name=(
+            gettext("village peers (median)") if has_peers else gettext("no peers in the village")
+        ),
+        empty_text=gettext("No energy readings in these 60 days"),
     )
 
 
