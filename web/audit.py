@@ -38,6 +38,22 @@ ACTION_LABELS: dict[str, Any] = {
 }
 
 
+#: how the audit page names a details key; pages add theirs with audit.label_detail
+DETAIL_LABELS: dict[str, Any] = {
+    "user": _("user"),
+    "role": _("role"),
+    "villages": _("villages"),
+    "active": _("enabled"),
+    "changed": _("changed"),
+    "forced": _("first login"),
+}
+
+
+def label_detail(key: str, text: Any) -> None:
+    """Name a details key on the audit page."""
+    DETAIL_LABELS[key] = text
+
+
 def label(action: str, text: Any) -> None:
     """Name an action on the audit page (call at import time of the page module)."""
     ACTION_LABELS[action] = text
@@ -125,13 +141,19 @@ def address_of(entry: AuditEntry) -> str:
 
 
 def details_text(details: dict[str, Any]) -> str:
-    """Details as one line: key: value; lists joined, other values as JSON."""
+    """Details as one line of "key: value" (keys named by DETAIL_LABELS); a changes
+    mapping {key: [before, after]} as "key: before → after"; lists joined."""
 
     def shown(v: Any) -> str:
         if isinstance(v, str):
             return v
         if isinstance(v, list) and all(isinstance(x, str) for x in v):
             return ", ".join(v) or "—"
+        if isinstance(v, dict) and all(isinstance(x, list) and len(x) == 2 for x in v.values()):
+            return ", ".join(
+                f"{DETAIL_LABELS.get(k, k)} {shown(a)} → {shown(b)}"
+                for k, (a, b) in sorted(v.items())
+            )
         return json.dumps(v, ensure_ascii=False)
 
-    return "; ".join(f"{k}: {shown(v)}" for k, v in sorted(details.items()))
+    return "; ".join(f"{DETAIL_LABELS.get(k, k)}: {shown(v)}" for k, v in sorted(details.items()))
