@@ -176,6 +176,10 @@ def run_demo(opts: DemoOptions) -> int:
                 )
                 if ev.get("station") == STOP_STATION and ev.get("event") == "firing":
                     fired = ev
+            if fired is not None:  # the stop's work order: restored, repaired, verified
+                from pvledger.demo.workorder import follow_work_order
+
+                follow_work_order(config, ctl, fault, coll, STOP_STATION, say)
             procs.stop(coll)
             procs.stop(sim)
             del fault
