@@ -41,3 +41,27 @@ def test_login_pages_on_desktop_and_phone(
     screenshot(driver, tmp_path, "users-phone")
     for name in ("login", "home", "users", "audit", "audit-en", "users-phone"):
         assert (tmp_path / f"{name}.png").stat().st_size > 5000, name
+
+
+def test_forced_password_page_and_not_found_for_a_village_user(
+    web_server: WebServer, driver: Any, tmp_path: Path
+) -> None:
+    driver.get(web_server.url + "/login/")
+    driver.find_element(By.ID, "id_username").send_keys("vil1")
+    driver.find_element(By.ID, "id_password").send_keys(web_server.passwords["vil1"])
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit].primary").click()
+    wait_for(driver, "main h1")
+    assert driver.current_url.endswith("/password/")
+    assert "只能使用一次" in driver.find_element(By.CSS_SELECTOR, "p.notice").text
+    assert driver.find_elements(By.CSS_SELECTOR, "nav.nav a") == []  # nowhere else to go
+    screenshot(driver, tmp_path, "password-forced")
+    browser_login(driver, web_server, "vil1")  # now changes the password
+    driver.get(web_server.url + "/villages/shangxi/")
+    wait_for(driver, "main h1")
+    assert driver.find_element(By.CSS_SELECTOR, "main h1").text == "未找到"
+    assert "上溪村" not in driver.page_source
+    screenshot(driver, tmp_path, "not-found")
+    driver.get(web_server.url + "/villages/dongpi/")
+    wait_for(driver, "main h1")
+    assert "东陂村" in driver.find_element(By.CSS_SELECTOR, "main h1").text
+    screenshot(driver, tmp_path, "village")
