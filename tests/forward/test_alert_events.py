@@ -395,3 +395,54 @@ def test_alerts_watch_takes_gateway_events(tmp_path: Path, mosquitto):
             watch.communicate(timeout=10)
         pub.disconnect()
         pub.loop_stop()
+
+
+def test_gateway_silent_from_its_last_will_at_night(tmp_path: Path):
+    """The county engine: a gateway whose status turned offline (its last will) at night
+    and whose devices sent nothing since fires gateway_silent after for_s, at night,
+    where silence alone is only held; it resolves when the gateway is back."""
+    from alerts.engine import Engine
+    from tests.alerts.fleet import fill
+
+    cfg = write_config(tmp_path, gateways=True)  # gateway_silent for_s 1800
+    gone = local_ms(DAY, "21:00")
+
+    def share(sid: str, t: int) -> float | None:
+        return None if sid.startswith("s-a") and gone <= t < gone + 3 * 3_600_000 else 0.8
+
+    store = fill(cfg, local_ms(DAY, "05:00"), local_ms("2018-07-11", "01:00"), share)
+    db = AlertDb(cfg.resolve(cfg.alerts.db_path))
+    blind = AlertDb(tmp_path / "without-status.db")
+    try:
+        # without the status topic, the night's silence alone fires nothing
+        other = Engine(cfg, store, blind, [], county=True)
+        for minutes in (5, 10, 40, 70):
+            assert other.step(gone + minutes * MIN) == []
+        assert [a for a in blind.open_alerts() if a.state == "firing"] == []
+        engine = Engine(cfg, store, db, [], county=True)
+        engine.step(gone + 5 * MIN)
+        assert [a.kind for a in db.open_alerts()] == []
+        remote.ingest_status(
+            db, "gw-va", {"state": "offline", "clean": False}, now_ms=gone + 6 * MIN
+        )
+        engine.step(gone + 10 * MIN)
+        [pending] = db.open_alerts()
+        assert (pending.kind, pending.subject, pending.state) == (
+            "gateway_silent",
+            "gw-va",
+            "pending",
+        )
+        assert pending.since_ms == gone + 6 * MIN
+        [ev] = engine.step(gone + 40 * MIN)
+        assert (ev.event, ev.payload["subject"]) == ("firing", "gw-va")
+        assert "gateway status: offline" in ev.payload["seen_text"]
+        # back at midnight: online again and its readings arrive
+        back = gone + 3 * 3_600_000
+        remote.ingest_status(db, "gw-va", {"state": "online"}, now_ms=back)
+        engine.step(back + 5 * MIN)
+        events = engine.step(back + 20 * MIN)
+        assert [(e.event, e.payload["subject"]) for e in events] == [("resolved", "gw-va")]
+    finally:
+        db.close()
+        blind.close()
+        store.close()
