@@ -25,6 +25,8 @@ LABELS = {
         "payouts_village": "Village funds by pool [yuan]",
         "payouts_coop": "Cooperatives [yuan]",
         "top_households": "Largest household amounts [yuan]",
+        "receivables": "Receivables by age (days past due) [yuan]",
+        "bucket": "Days past due",
         "village": "Village",
         "station": "Station",
         "kind": "Alert",
@@ -57,6 +59,8 @@ LABELS = {
         "payouts_village": "村级电站收益分配（按资金池）[元]",
         "payouts_coop": "合作社收益 [元]",
         "top_households": "户用收益最高的农户 [元]",
+        "receivables": "应收款账龄（逾期天数）[元]",
+        "bucket": "逾期天数",
         "village": "村",
         "station": "电站",
         "kind": "告警类型",
@@ -117,6 +121,10 @@ class ReportData:
     cooperatives: Sequence[tuple[str, int, int, int]] = ()
     #: [(masked household name, village, amount_fen)]
     top_households: Sequence[tuple[str, str, int]] = ()
+    #: [(ageing bucket, outstanding_fen)] as of the report (revenue/receivables.py)
+    receivables_by_bucket: Sequence[tuple[str, int]] = ()
+    #: one sentence under the receivables chart (the subsidy owed, the oldest)
+    receivables_note: str = ""
 
 
 def yuan(amount_fen: int) -> str:
@@ -309,6 +317,19 @@ def render_report(data: ReportData, lang: str = "en") -> str:
             {2},
         ),
     ]
+    if data.receivables_by_bucket:
+        sections += [
+            f"<h2>{_e(t['receivables'])}</h2>",
+            bar_chart_svg(
+                [(b, fen / 100) for b, fen in data.receivables_by_bucket], color="#c62828"
+            ),
+            _table(
+                [t["bucket"], t["amount"]],
+                [[b, yuan(fen)] for b, fen in data.receivables_by_bucket],
+                {1},
+            ),
+            f'<p id="receivables-note">{_e(data.receivables_note)}</p>',
+        ]
     style = (
         "body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}"
         "table{border-collapse:collapse;margin:1em 0;width:100%}"

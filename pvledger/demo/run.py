@@ -195,15 +195,21 @@ def run_demo(opts: DemoOptions) -> int:
                 f"  collected    {live_readings:,} readings live "
                 f"({time.monotonic() - t_live:.0f} s)"
             )
+            from pvledger.demo.arrears import late_money_line, money_history, with_receivables
             from revenue.payout import payout
+
+            # two years of statements, final runs and receipts, synthesised (arrears.py)
+            owed = money_history(config, workdir, period, live_start, opts.seed, say)
 
             outcome = payout(config, store, parse_period(period), out_dir=out, lang=opts.lang)
             summary = summarise(config, outcome, n_hist, live_readings, fired, period, opts.lang)
             data = report_data(config, store, period, outcome.result, live_start, summary)
+            data = with_receivables(data, owed, opts.lang)
             store.close()
             (out / "report.html").write_text(render_report(data, opts.lang), encoding="utf-8")
             say()
             say(f"payout run {period} (draft): every check passed")
+            say(late_money_line(outcome.result))
             for village, pools in village_totals(data).items():
                 say(f"  {pad(village, 8)} {yuan(pools):>12} yuan to village funds")
             for c, dist, paid, residue in data.cooperatives:

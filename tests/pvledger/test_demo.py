@@ -149,13 +149,26 @@ def test_demo_runs_end_to_end_and_leaves_files_and_report(tmp_path: Path) -> Non
     assert not open_rows.get("firing-alerts")
     assert "pending-alerts" not in open_rows
     assert (
-        page.count("<svg") == 2
+        page.count("<svg") == 3  # village months, fleet days, receivables by age
         and "<script" not in page
         and "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
     )
     with open(out / f"households-{period}.csv", encoding="utf-8-sig") as f:
         top = max(int(r["amount_fen"]) for r in csv.DictReader(f))
     assert yuan(top) in page
+
+    # two years of money (pvledger/demo/arrears.py): the first year's subsidy arrived in
+    # the payout month and is paid as late money; the second year's is still owed
+    owed = next(ln for ln in stdout.splitlines() if "subsidy outstanding" in ln)
+    assert "over 12 months; the oldest" in owed and "days past due" in owed, owed
+    with open(out / f"adjustment-lines-{period}.csv", encoding="utf-8-sig") as f:
+        late = list(csv.DictReader(f))
+    assert late and {r["source"] for r in late} == {"late_receipt"}
+    assert len({r["period_of"] for r in late}) == 12  # the first year, month by month
+    assert not any(r["station_id"] == "v-yangfang" for r in late)  # outside the catalogue
+    late_fen = sum(int(r["amount_fen"]) for r in late)
+    assert f"late money   {yuan(late_fen)} yuan" in stdout
+    assert 'id="receivables-note"' in page and "subsidy outstanding" in page.lower()
 
 
 @pytest.mark.slow
