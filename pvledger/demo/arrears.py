@@ -275,3 +275,12 @@ def report_note(owed: Outstanding, lang: str) -> str:
         f"{oldest_l} {owed.oldest_period}, owed {owed.oldest_days_since} days "
         f"({owed.oldest_days_past_due} days past due); as of {owed.as_of}"
     )
+
+
+def with_receivables(data, owed: Outstanding, lang: str):
+    """The report's data with the receivables chart and its sentence."""
+    import dataclasses
+
+    return dataclasses.replace(
+        data, receivables_by_bucket=owed.by_bucket_fen, receivables_note=report_note(owed, lang)
+    )
