@@ -110,6 +110,13 @@ def run(args: argparse.Namespace) -> int:
         f"{fen_to_yuan_str(total)} yuan; all {len(r.checks)} checks passed; "
         f"inputs {r.inputs_hash[:12]}"
     )
+    if r.adjustments:  # late money and carried-over lines (revenue/adjustments.py)
+        unpaid = [a for a in r.adjustments if a.unpaid_reason]
+        print(
+            f"  + {len(r.adjustments)} adjustment lines of other periods, "
+            f"{fen_to_yuan_str(sum(a.amount_fen for a in r.adjustments))} yuan "
+            f"({len(unpaid)} listed unpaid): adjustment-lines-{period.id}.csv"
+        )
     for p in out.written:
         print(f"  {p}")
     return 0

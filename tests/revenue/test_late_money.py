@@ -109,8 +109,14 @@ def test_late_subsidy_is_paid_by_the_next_run_to_the_owners_of_its_period(july, 
         assert len(keys) == len(WANT) and paid_keys(led) == dict.fromkeys(keys, "2026-08")
 
 
-def test_a_draft_pays_nothing_and_a_later_final_run_pays_the_same_lines_never_again(july, tmp_path):
+def test_a_draft_pays_nothing_and_a_later_final_run_pays_the_same_lines_never_again(
+    july, tmp_path, capsys
+):
+    capsys.readouterr()
     draft = read_csv(_run(july, tmp_path, "2026-08")["adjustment-lines-2026-08.csv"])
+    # 57,060 + 23,775 + 14,265 + 16,208 + 28,204 + 14,102 = 153,614 fen, hh-2's unpaid
+    said = capsys.readouterr().out
+    assert "+ 6 adjustment lines of other periods, 1536.14 yuan (1 listed unpaid)" in said
     final = read_csv(_run(july, tmp_path, "2026-08", "--final")["adjustment-lines-2026-08.csv"])
     assert _amounts(draft) == _amounts(final) == WANT  # a draft marks nothing paid
     sept = _run(july, tmp_path, "2026-09", "--final")
