@@ -63,6 +63,7 @@ def bank_answer(template, batch_file: bytes, failed: dict[int, str]) -> bytes:
 def pay(config: Config, record: RunRecord, out: Path) -> DemoPayments:
     """Batch the final run, answer as the bank, confirm, and collect the next run's lines."""
     from revenue.adjustments import collect
+    from revenue.batch import write_private
     from revenue.ledger import Ledger
     from revenue.payments import bank_of, confirm_file, make_batch, template_of
     from revenue.payout import ledger_path
@@ -75,7 +76,8 @@ def pay(config: Config, record: RunRecord, out: Path) -> DemoPayments:
         t = template_of(config, bank_of(config, b.bank))
         failed = {ln.line_no: why for ln, why in zip(b.transfers, FAILURES, strict=False)}
         ret = folder / f"return-{b.batch_id}{t.suffix}"
-        ret.write_bytes(bank_answer(t, made.written[0].read_bytes(), failed))
+        # the bank's copy holds the accounts too: owner only, like the batch file
+        write_private(ret, bank_answer(t, made.written[0].read_bytes(), failed))
         _, n = confirm_file(config, ledger, ret)
         nxt = next_period_id(b.period)
         carried = tuple(collect(config, ledger, parse_period(nxt)))
@@ -187,3 +189,14 @@ def write_payments(
         f"({len(p.failed)} failed, carried into {p.next_period})"
     )
     return p, [(text, name)]
+
+
+def payments_line(p: DemoPayments) -> str:
+    """One line for the demo's summary."""
+    from revenue.money import fen_to_yuan_str as yuan
+
+    return (
+        f"bank batch {p.batch_id}: {p.transfers} transfers {yuan(p.total_fen)} yuan, "
+        f"{len(p.failed)} failed at the bank, {p.unpaid} unpaid (no valid account); "
+        f"{len(p.carried)} lines carried into {p.next_period}"
+    )
