@@ -25,6 +25,11 @@ from core.store.base import Store
 
 log = logging.getLogger("alerts.workorders")
 
+#: work order events sent to the notifiers: those that ask someone to act (an order's
+#: opening and verification follow the alert's own firing and resolution messages, and
+#: stay in the order's history)
+NOTIFIED = ("workorder_escalated", "workorder_reopened")
+
 
 def order_kind_subject(alert_kind: str, station: str | None, village: str | None, subject: str):
     """(station, village) a work order for an alert is about: a village outage is the
@@ -68,7 +73,8 @@ class WorkOrderLoop:
         self.alert_db = alert_db
 
     def step(self, now_ms: int, notifiers: Sequence[str]) -> list[dict[str, Any]]:
-        """Open, escalate, verify/reopen; returns the payloads queued for the notifiers."""
+        """Open, escalate, verify/reopen; returns the payloads of what happened (those in
+        NOTIFIED are queued for the notifiers)."""
         db = WorkOrderDb(self.config.resolve(self.config.om.db_path))
         out: list[dict[str, Any]] = []
         try:
@@ -78,8 +84,9 @@ class WorkOrderLoop:
         finally:
             db.close()
         for doc in out:
-            enqueue(self.alert_db.path, doc, now_ms=now_ms, notifiers=notifiers)
             log.info("work order %s #%s %s", doc["event"], doc["workorder"], doc["subject"])
+            if doc["event"] in NOTIFIED:
+                enqueue(self.alert_db.path, doc, now_ms=now_ms, notifiers=notifiers)
         return out
 
     def _doc(self, order: WorkOrder, event: str, now_ms: int, level: int) -> dict[str, Any]:

@@ -58,7 +58,7 @@ def test_stop_to_escalation_to_reopen_to_verified(tmp_path: Path):
         assert order.fault_start_ms == stop_from
         assert order.opened_ms == local_ms(DAY, "11:30")
         assert wo.alert_ids(order.id) == [order.alert_id]
-        assert [e["workorder"] for e in events(cfg, "workorder_opened")] == [order.id]
+        assert events(cfg, "workorder_opened") == []  # the alert itself told them
 
         # the 2 h deadline from the opening passes: one escalation to level 1
         for t in every("12:00", "13:25"):
