@@ -19,15 +19,13 @@ from web import runtime
 #: what each action lets a user see or do; pages name these, never roles
 VIEW = ("fleet.view", "station.view", "alerts.view", "runs.view", "imports.view")
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset({*VIEW, "users.manage", "audit.view", "ledger.verify"}),
+    "admin": frozenset({*VIEW, "users.manage", "audit.view", "ledger.verify", "alerts.act"}),
     "finance": frozenset(
         {*VIEW, "runs.compute", "runs.finalize", "runs.supersede", "imports.upload", "notice.view"}
     ),
     "om": frozenset({"fleet.view", "station.view", "alerts.view", "alerts.act"}),
     # alerts.view: the alerts of its own villages only (web/pages/alerts.py scopes them)
-    "village": frozenset(
-        {"fleet.view", "station.view", "alerts.view", "runs.view", "notice.view"}
-    ),
+    "village": frozenset({"fleet.view", "station.view", "alerts.view", "runs.view", "notice.view"}),
     "auditor": frozenset({*VIEW, "notice.view", "audit.view", "ledger.verify"}),
 }
 #: roles that see only the villages named on the user
