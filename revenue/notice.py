@@ -150,6 +150,21 @@ def superseded_by(ledger: Ledger, run: RunRecord) -> int | None:
     return None
 
 
+#: the recorded files a notice reads (never the workbook: a lookup stays small)
+NOTICE_TABLES = ("households", "household-lines", "villages", ADJUSTMENTS)
+
+
+def notice_files(ledger: Ledger, run: RunRecord) -> dict[str, bytes]:
+    """The recorded CSV files of a run that a notice reads, name -> bytes."""
+    names = [f"{t}-{run.period}.csv" for t in NOTICE_TABLES]
+    marks = ",".join("?" * len(names))
+    rows = ledger.db.execute(
+        f"SELECT name, content FROM run_files WHERE seq = ? AND name IN ({marks})",
+        (run.seq, *names),
+    )
+    return {n: bytes(c) for n, c in rows}
+
+
 def villages_of(files: dict[str, bytes], period: str) -> list[str]:
     """The villages a run's recorded files name (households or pools), sorted."""
     rows = _csv(files, "households", period) + _csv(files, "villages", period)
@@ -176,7 +191,7 @@ def final_run(ledger: Ledger, seq: int) -> RunRecord:
 
 def build(config: Config, ledger: Ledger, run: RunRecord, village_id: str) -> Notice:
     """The notice of one village in a final run (BadInput: the run does not name it)."""
-    files = ledger.files(run.seq)
+    files = notice_files(ledger, run)
     period = run.period
     known = villages_of(files, period)
     if village_id not in known:
@@ -283,7 +298,7 @@ def find(config: Config, ledger: Ledger, code: str) -> Notice | None:
     for run in ledger.runs():
         if run.status != "final":
             continue
-        for v in villages_of(ledger.files(run.seq), run.period):
+        for v in villages_of(notice_files(ledger, run), run.period):
             if check_code(run.hash, v) == code:
                 return build(config, ledger, run, v)
     return None

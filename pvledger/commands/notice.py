@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
                     )
                 ]
             )
-        files = ledger.files(record.seq)
+        files = notice.notice_files(ledger, record)
         villages = [args.village] if args.village else notice.villages_of(files, record.period)
         notices = [notice.build(config, ledger, record, v) for v in villages]
     try:

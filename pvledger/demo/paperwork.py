@@ -27,7 +27,7 @@ def write_paperwork(
 
     with Ledger(ledger_path(config)) as ledger:
         run = notice.final_run(ledger, record.seq)
-        villages = notice.villages_of(ledger.files(run.seq), run.period)
+        villages = notice.villages_of(notice.notice_files(ledger, run), run.period)
         village = NOTICE_VILLAGE if NOTICE_VILLAGE in villages else villages[0]
         board = notice.build(config, ledger, run, village)
         year = parse_period(run.period).start.year

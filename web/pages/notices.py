@@ -87,7 +87,7 @@ def notices(request: HttpRequest) -> HttpResponse:
             for run in reversed(ledger.runs()):
                 if run.status != "final" or notice.superseded_by(ledger, run) is not None:
                     continue
-                for v in notice.villages_of(ledger.files(run.seq), run.period):
+                for v in notice.villages_of(notice.notice_files(ledger, run), run.period):
                     if v not in allowed:
                         continue
                     n = notice.build(config, ledger, run, v)
