@@ -152,3 +152,37 @@ def test_history_is_append_only_and_bad_transitions_refused(tmp_path: Path):
             wo._db.execute("DELETE FROM order_events")
     finally:
         wo.close()
+
+
+def test_escalation_reaches_a_notifier(tmp_path: Path):
+    from alerts.component import close_engine, open_engine
+    from tests.alerts.peers import WebhookServer
+
+    hook = WebhookServer().start()
+    try:
+        cfg = om_config(
+            tmp_path,
+            notify=f"    - {{type: webhook, url: '{hook.url}', retries: 1, backoff_s: 0.05}}\n",
+        )
+        stop_from = local_ms(DAY, "10:30")
+        store = fill(
+            cfg,
+            local_ms(DAY, "05:00"),
+            local_ms(DAY, "15:00"),
+            lambda sid, t: 0.0 if sid == "s-a1" and t >= stop_from else 0.8,
+        )
+        eng = open_engine(cfg, store, county=True)
+        try:
+            for t in every("10:00", "13:35"):
+                eng.step(t)
+        finally:
+            close_engine(eng)
+            store.close()
+        got = [(h["event"], h["kind"], h.get("level")) for h in hook.drain()]
+        # the alert at 11:30, its order's deadline 2 h later: level 1 is told, once
+        assert got[0] == ("firing", "no_output", None)
+        assert [g for g in got if g[0].startswith("workorder")] == [
+            ("workorder_escalated", "no_output", 1)
+        ]
+    finally:
+        hook.stop()
