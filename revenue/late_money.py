@@ -175,13 +175,19 @@ def _no_rule(share: Share, kind: str) -> BadInput:
     )
 
 
-def allocate_share(config: Config, share: Share) -> Allocated:
-    """A share's lines under the rules and membership of its period (module docstring)."""
+def allocate_share(
+    config: Config, share: Share, village_of: dict[str, str] | None = None
+) -> Allocated:
+    """A share's lines under the rules and membership of its period (module docstring).
+
+    ``village_of``: household -> village, when the caller has it (built once per run).
+    """
     s = config.station_by_id[share.station]
     p = period_of(share.period)
     a = config.allocation
     amount = share.amount_fen
-    village_of = {h.id: h.village for h in config.households}
+    if village_of is None:
+        village_of = {h.id: h.village for h in config.households}
     lines: list[AdjustmentLine] = []
     if s.kind == "household":
         rule = al.rule_for(a.household, p.start, p.end)
@@ -234,7 +240,8 @@ def allocate_share(config: Config, share: Share) -> Allocated:
 
 def allocate_late(config: Config, shares: Iterable[Share], current: Period) -> list[Allocated]:
     """Every late share of ``current`` allocated (pure: no ledger)."""
-    return [allocate_share(config, sh) for sh in shares if is_late(sh, config, current)]
+    village_of = {h.id: h.village for h in config.households}
+    return [allocate_share(config, sh, village_of) for sh in shares if is_late(sh, config, current)]
 
 
 def adjustments(config: Config, ledger, period: Period) -> list[AdjustmentLine]:
