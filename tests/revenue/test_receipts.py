@@ -323,3 +323,28 @@ def test_a_quarter_run_is_covered_whole_or_refused(tmp_path, capsys):
     assert (rows["coal_benchmark"]["outstanding_fen"], rows["coal_benchmark"]["days_past_due"]) == (
         1_284_330, 213,
     )  # fmt: skip
+
+
+def test_a_ledger_from_before_receipts_gains_the_tables_without_a_false_alarm(july, capsys):
+    # a schema-1 file as pvledger wrote it before receipts: no receipt tables, no triggers
+    path = ledger_path(july)
+    db = sqlite3.connect(path)
+    for t in ("receipt_imports", "receipts", "receipt_allocations"):
+        db.execute(f"DROP TRIGGER {t}_no_update")
+        db.execute(f"DROP TRIGGER {t}_no_delete")
+        db.execute(f"DROP TABLE {t}")
+    db.commit()
+    db.close()
+    capsys.readouterr()
+    assert _cli(july, "revenue", "verify") == 0, capsys.readouterr().err
+    db = sqlite3.connect(path)
+    names = {n for (n,) in db.execute("SELECT name FROM sqlite_master")}
+    db.close()
+    assert {"receipts", "receipts_no_update", "receipt_allocations_no_delete"} <= names
+    # once there, a dropped receipt trigger is reported like any other
+    db = sqlite3.connect(path)
+    db.execute("DROP TRIGGER receipts_no_delete")
+    db.commit()
+    db.close()
+    assert _cli(july, "revenue", "verify") == 1
+    assert "trigger receipts_no_delete had been dropped" in capsys.readouterr().err
