@@ -246,7 +246,7 @@ def check(ledger: Ledger, batch: Batch, ret: ReturnFile, t: Template) -> list[Pr
                 )
             )
     for ln in batch.transfers:
-        if ln.line_no not in seen and not any(r.line_no == ln.line_no for r in ret.results):
+        if ln.line_no not in seen:
             out.append(
                 Problem(
                     f"line {ln.line_no}",

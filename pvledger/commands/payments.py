@@ -81,6 +81,13 @@ def _confirm(config, ledger, args) -> int:
         f"yuan), {n['failed']} failed ({fen_to_yuan_str(n['failed_fen'])} yuan, carried to "
         f"the next run); total {fen_to_yuan_str(b.total_fen)} yuan"
     )
+    from revenue.confirm import results
+
+    lines = {ln.line_no: ln for ln in b.lines}
+    for no, (status, why) in sorted(results(ledger, b.batch_id).items()):
+        if status == "failed":
+            ln = lines[no]
+            print(f"  failed: line {no} {ln.payee} {fen_to_yuan_str(ln.amount_fen)} yuan: {why}")
     return 0
 
 

@@ -56,6 +56,7 @@ def test_worked_example_paid_and_failed_tie_to_the_batch(batched, tmp_path):
     proc = _cli_confirm(cfg, ret)
     assert proc.returncode == 0, proc.stderr
     assert "1 paid (123.45 yuan), 1 failed (7.00 yuan" in proc.stdout
+    assert "failed: line 2 hh-3 7.00 yuan: 账户已销户" in proc.stdout
     with Ledger(ledger_path(cfg)) as ledger:
         assert results(ledger, "2026-07-r1") == {1: ("paid", ""), 2: ("failed", "账户已销户")}
         paid, failed = ledger.db.execute(
