@@ -23,7 +23,13 @@ from alerts.notify.wecom import WeComRobot, wecom_body
 from alerts.state import AlertDb, Finding
 from core.config.alerts import DingTalkNotifier, WeComNotifier
 from tests.alerts.fleet import local_ms, write_config
-from tests.alerts.robots import DINGTALK_PATH, SIGN_NOT_MATCH, WECOM_PATH, RobotReceiver
+from tests.alerts.robots import (
+    DINGTALK_PATH,
+    INVALID_KEY,
+    SIGN_NOT_MATCH,
+    WECOM_PATH,
+    RobotReceiver,
+)
 
 KEY, TOKEN, SECRET = "6b1c2f9e-key", "tok-abc123", "SECdeadbeef0123456789"
 EVENT = {
@@ -214,6 +220,7 @@ def test_a_refused_signature_is_a_failed_delivery_retried_until_fixed(
         attempts, sent, error = rows["ding-county"]
         assert (attempts, sent) == (1, None)
         assert f"errcode {SIGN_NOT_MATCH}: sign not match" in (error or "")
+        assert TOKEN not in (error or "") and "SECwrong" not in (error or "")
         deliver(notifiers, db, config, now + 300_000)  # still wrong: a second failure
         assert delivery_rows(db.path)["ding-county"][:2] == (2, None)
         monkeypatch.setenv("T_DING_SECRET", SECRET)
@@ -245,3 +252,11 @@ def test_a_missing_secret_is_recorded_as_the_reason(tmp_path: Path, receiver, en
         )
     finally:
         db.close()
+
+
+def test_wecom_refuses_a_wrong_key(receiver, env, monkeypatch):
+    monkeypatch.setenv("T_WECOM_KEY", "not-the-key")
+    with pytest.raises(RuntimeError, match=f"errcode {INVALID_KEY}: invalid webhook url") as exc:
+        WeComRobot("w", wecom_cfg(receiver)).send(EVENT)
+    assert "not-the-key" not in str(exc.value)  # the secret is never in the reason
+    assert receiver.drain() == []
