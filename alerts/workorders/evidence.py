@@ -22,6 +22,8 @@ from core.store.base import Store
 
 #: stations of other villages asked when a village has no peer left (a village outage)
 OUTSIDE_PEERS = 8
+#: readings this far apart still describe the bins between them (15-minute history) [ms]
+HOLD_MS = 1_200_000
 #: days before the fault whose own output/clear-sky ratio stands in when no peer reports
 OWN_HISTORY_DAYS = 7
 _H = 3_600_000
@@ -81,7 +83,8 @@ def station_power(
     store: Store, fleet: FleetIndex, stations: list[str], start_ms: int, n: int, bin_ms: int
 ) -> dict[str, list[float | None]]:
     """Each station's output per bin [W]: the sum over its producing devices of their mean
-    good power_w in the bin (None where none of them reported)."""
+    good power_w in the bin (None where none of them reported); a device's value holds
+    over the bins up to HOLD_MS after its reading (readings sparser than the bins)."""
     if not stations:
         return {}
     per_dev: dict[tuple[str, str], list[tuple[int, float]]] = defaultdict(list)
@@ -99,7 +102,9 @@ def station_power(
     out: dict[str, list[float | None]] = {}
     for sid in stations:
         devs = [
-            prod.bin_means(v, start_ms, n, bin_ms) for (st, _), v in per_dev.items() if st == sid
+            prod.hold(prod.bin_means(v, start_ms, n, bin_ms), HOLD_MS // bin_ms - 1)
+            for (st, _), v in per_dev.items()
+            if st == sid
         ]
         out[sid] = (
             [

@@ -32,6 +32,21 @@ def bin_means(
     return [s / c if c else None for s, c in zip(sums, counts, strict=True)]
 
 
+def hold(values: Bins, max_bins: int) -> list[float | None]:
+    """Each gap of at most max_bins bins after a value takes that value (readings sparser
+    than the bins: a 15-minute logger in 5-minute bins); longer gaps stay None."""
+    out: list[float | None] = []
+    last, since = None, 0
+    for v in values:
+        if v is not None:
+            last, since = v, 0
+            out.append(v)
+            continue
+        since += 1
+        out.append(last if last is not None and since <= max_bins else None)
+    return out
+
+
 def ratios(
     power_w: Bins, clear_1kw_w: Sequence[float], kw: float, daylight_w: float
 ) -> list[float | None]:
