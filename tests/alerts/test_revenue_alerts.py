@@ -13,7 +13,7 @@ import datetime as dt
 import pytest
 
 from alerts.engine import Engine
-from alerts.kinds import _revenue
+from alerts.kinds import _revenue, kinds
 from alerts.state import AlertDb
 from core.config import load_config
 from core.store import open_store
@@ -92,6 +92,9 @@ def county(tmp_path):
 
 def _step(eng: Engine, day: str, hhmm: str = "09:00") -> list[tuple[str, str]]:
     events = eng.step(local_ms(f"{day} {hhmm}"))
+    for e in events:  # told like every alert: the kind's name and what was seen
+        assert kinds()[e.payload["kind"]].names["zh"] in e.payload["title"], e.payload
+        assert e.payload["text"], e.payload
     return sorted((e.payload["kind"], e.payload["subject"]) for e in events if e.event == "firing")
 
 
@@ -120,6 +123,10 @@ def test_each_revenue_kind_fires_the_first_day_past_its_threshold(county):
     assert overdue["v-dongpi/coal_benchmark"].seen["days_past_due"] == 31
     # the subsidy (annual, due 2027-03-31) is not overdue yet: no subsidy alert
     assert not any("national_subsidy" in s for s in overdue)
+    text = {a.kind: kinds()[a.kind].observed(a, "en", a.last_seen_ms, county.config)
+            for a in county.db.open_alerts()}  # fmt: skip
+    assert text["idle_funds"] == "balance 339.00 yuan, above 300.00 since 2026-08-01 (122 days)"
+    assert "513,318" not in text["receivable_overdue"]  # yuan for people, not fen
 
 
 def test_the_revenue_side_is_read_once_a_day(county):
