@@ -72,6 +72,22 @@ def wait_for(d: Any, css: str, timeout: float = 30) -> Any:
     return WebDriverWait(d, timeout).until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
 
 
+def click_and_wait(d: Any, css: str, timeout: float = 60) -> None:
+    """Click the element matching css and wait until the next page has loaded.
+
+    Waiting for an element alone is not enough: the old page has it too until the
+    browser replaces it, so wait for the old page to go stale first.
+    """
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = d.find_element(By.TAG_NAME, "html")
+    d.find_element(By.CSS_SELECTOR, css).click()
+    WebDriverWait(d, timeout).until(ec.staleness_of(old))
+    wait_for(d, "main h1", timeout)
+
+
 def browser_login(d: Any, server: Any, name: str) -> None:
     """Log in through the form (unless logged in); do the forced first password change."""
     import secrets
@@ -82,8 +98,7 @@ def browser_login(d: Any, server: Any, name: str) -> None:
     if d.current_url.rstrip("/").endswith("/login"):
         d.find_element(By.ID, "id_username").send_keys(name)
         d.find_element(By.ID, "id_password").send_keys(server.passwords[name])
-        d.find_element(By.CSS_SELECTOR, "form button[type=submit].primary").click()
-        wait_for(d, "main h1")
+        click_and_wait(d, "form button[type=submit].primary")
     else:  # already logged in: a pending password change shows on any page
         d.get(server.url + "/")
         wait_for(d, "main h1")
@@ -92,8 +107,7 @@ def browser_login(d: Any, server: Any, name: str) -> None:
         d.find_element(By.ID, "id_old_password").send_keys(server.passwords[name])
         d.find_element(By.ID, "id_new_password1").send_keys(new)
         d.find_element(By.ID, "id_new_password2").send_keys(new)
-        d.find_element(By.CSS_SELECTOR, "form button[type=submit].primary").click()
-        wait_for(d, "main h1")
+        click_and_wait(d, "form button[type=submit].primary")
         assert not d.current_url.rstrip("/").endswith("/password"), d.page_source[:2000]
         server.passwords[name] = new
 

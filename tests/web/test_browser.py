@@ -7,7 +7,15 @@ from typing import Any
 
 from selenium.webdriver.common.by import By
 
-from tests.web.browser import PHONE, browser_login, driver, overflowing, screenshot, wait_for
+from tests.web.browser import (
+    PHONE,
+    browser_login,
+    click_and_wait,
+    driver,
+    overflowing,
+    screenshot,
+    wait_for,
+)
 from tests.web.server import WebServer
 
 __all__ = ["driver"]  # the fixture, used by name
@@ -30,8 +38,7 @@ def test_login_pages_on_desktop_and_phone(
         assert overflowing(driver) == [], name
         screenshot(driver, tmp_path, name)
     assert "哈希链校验通过" in driver.find_element(By.ID, "chain-ok").text
-    driver.find_element(By.CSS_SELECTOR, "form.lang button[value=en]").click()
-    wait_for(driver, "main h1")
+    click_and_wait(driver, "form.lang button[value=en]")
     assert driver.find_element(By.CSS_SELECTOR, "main h1").text == "Audit trail"
     screenshot(driver, tmp_path, "audit-en")
     driver.set_window_size(*PHONE)
@@ -49,8 +56,7 @@ def test_forced_password_page_and_not_found_for_a_village_user(
     driver.get(web_server.url + "/login/")
     driver.find_element(By.ID, "id_username").send_keys("vil1")
     driver.find_element(By.ID, "id_password").send_keys(web_server.passwords["vil1"])
-    driver.find_element(By.CSS_SELECTOR, "form button[type=submit].primary").click()
-    wait_for(driver, "main h1")
+    click_and_wait(driver, "form button[type=submit].primary")
     assert driver.current_url.endswith("/password/")
     assert "只能使用一次" in driver.find_element(By.CSS_SELECTOR, "p.notice").text
     assert driver.find_elements(By.CSS_SELECTOR, "nav.nav a") == []  # nowhere else to go
