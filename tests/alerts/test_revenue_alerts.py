@@ -233,3 +233,18 @@ def test_idle_funds_needs_the_balance_above_the_whole_time():
     assert [(f.subject, f.since, f.seen["balance_fen"]) for f in got] == [
         ("w", d(2026, 4, 3), 70_000)
     ]
+
+
+def test_alerts_watch_once_evaluates_the_revenue_kinds(county, capsys):
+    """The command itself: `alerts watch --once` on a simulated clock at 2026-09-01 09:00."""
+    from core.clock import ScaledClock
+
+    _revenue.use(None)  # the command wires its own provider
+    clock = county.config.path.parent / "clock.json"
+    ScaledClock.starting(local_ms("2026-09-01 09:00"), 1.0).save(clock)  # that day, at 1x
+    capsys.readouterr()
+    argv = ["-c", str(county.config.path), "alerts", "watch", "--once", "--sim-clock"]
+    assert main([*argv, str(clock), "--no-gateway-events"]) == 0
+    said = capsys.readouterr().out
+    assert "村集体资金闲置" in said and "电表与逆变器电量不符" in said  # idle_funds, meter_mismatch
+    assert _revenue._provider["fn"] is None  # unwired on the way out
