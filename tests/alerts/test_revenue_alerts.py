@@ -23,6 +23,7 @@ from revenue import watch
 from revenue.period import parse_period
 from revenue.receivables import Accrual, Cycle, Received, receivables
 from tests.revenue.helpers import local_ms, setup_case, write_rows
+from tests.revenue.test_late_money import import_receipts
 
 RULES = """
 alerts:
@@ -75,7 +76,12 @@ def county(tmp_path):
         )
     stmt = tmp_path / "stmt.csv"
     stmt.write_text("station_id,period,export_kwh\ns-hh-1,2026-06,350\n", encoding="utf-8")
-    assert main(["-c", str(cfg.path), "import-meter", str(stmt)]) == 0
+    from revenue.ledger import Ledger
+    from revenue.meter_import import import_file
+    from revenue.payout import ledger_path
+
+    with Ledger(ledger_path(cfg)) as led:  # as `pvledger import-meter`, at a set time
+        import_file(cfg, led, stmt, "2026-08-05T01:00:00Z")
     out = str(tmp_path / "o")
     assert (
         main(["-c", str(cfg.path), "revenue", "--period", "2026-07", "--final", "--out", out]) == 0
@@ -144,7 +150,7 @@ def test_a_receipt_resolves_the_overdue_alert(county, tmp_path):
         "2026-11-20,grid_company,s-hh-1,coal_benchmark,2026-07,15412,GD-9\n",
         encoding="utf-8",
     )
-    assert main(["-c", str(county.config.path), "receipts", "import", str(f)]) == 0
+    import_receipts(county.config, f, "2026-12-01T01:00:00Z")
     _revenue.use("tests.alerts.test_revenue_alerts:counting_findings", county.store)  # new day
     county.step(local_ms("2026-12-02 09:00"))
     events = county.step(local_ms("2026-12-02 09:15"))  # after clear_s (600 s)

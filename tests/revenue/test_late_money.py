@@ -32,6 +32,15 @@ def _cli(cfg, *args: str) -> int:
     return main(["-c", str(cfg.path), *args])
 
 
+def import_receipts(cfg, f, now: str) -> None:
+    """Import a receipts file as `pvledger receipts import` does, at a set time (the
+    command takes the wall clock; a test must not)."""
+    from revenue.receipt_import import import_file
+
+    with Ledger(ledger_path(cfg)) as led:
+        import_file(cfg, led, f, now)
+
+
 @pytest.fixture
 def july(tmp_path):
     """The case with 2026-07 finalized and the July subsidy received on 2026-08-20."""
@@ -39,7 +48,7 @@ def july(tmp_path):
     assert _cli(cfg, "revenue", "--period", "2026-07", "--final", "--out", str(tmp_path / "7")) == 0
     f = tmp_path / "receipts.csv"
     f.write_text(RECEIPTS, encoding="utf-8")
-    assert _cli(cfg, "receipts", "import", str(f)) == 0
+    import_receipts(cfg, f, "2026-08-25T01:00:00Z")
     return cfg
 
 
@@ -135,7 +144,7 @@ def test_the_month_of_the_money_itself_and_cash_now_components_are_not_late(july
         "2026-08-10,grid_company,v-dongpi,coal_benchmark,2026-07,513318,GD-07\n",
         encoding="utf-8",
     )
-    assert _cli(july, "receipts", "import", str(f)) == 0
+    import_receipts(july, f, "2026-08-25T01:00:00Z")
     rows = read_csv(_run(july, tmp_path, "2026-08")["adjustment-lines-2026-08.csv"])
     # the coal part was paid as cash now by July's run: only the subsidy lines are late
     assert _amounts(rows) == WANT
