@@ -69,12 +69,72 @@ def demo(out: Path, *extra: str) -> subprocess.Popen:
     )
 
 
+def served_site(proc: subprocess.Popen) -> tuple[str, str, dict[str, str]]:
+    """Read the demo's output until its web server listens: (text so far, URL, passwords)."""
+    lines: list[str] = []
+    url, passwords = "", {}
+    deadline = time.monotonic() + 400
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            raise AssertionError("the demo ended before serving:\n" + "".join(lines)[-4000:])
+        lines.append(line)
+        if line.startswith("web application: "):
+            url = line.split()[2].rstrip("/")
+        elif url and line.startswith("  demo-"):
+            name, password = line.split()[:2]
+            passwords[name] = password
+        elif url and "serving http://" in line:  # the server's log line: it listens now
+            return "".join(lines), url, passwords
+    raise AssertionError("the demo did not start serving:\n" + "".join(lines)[-4000:])
+
+
+def check_served_site(url: str, passwords: dict[str, str]) -> None:
+    """Each role logs in with its one-time password, must change it, then sees the fleet."""
+    from tests.web.client import Client
+
+    assert set(passwords) == {f"demo-{r}" for r in ("admin", "finance", "om", "village", "auditor")}
+    for name, password in passwords.items():
+        c = Client(url)
+        c.get("/login/")
+        r = c.post("/login/", {"username": name, "password": password})
+        assert r.status == 302, (name, r.status, r.body[:500])
+        assert c.get("/").location.startswith("/password/"), name  # a one-time password
+        new = "Demo-" + password[::-1]
+        r = c.post(
+            "/password/",
+            {"old_password": password, "new_password1": new, "new_password2": new},
+        )
+        assert r.status == 302, (name, r.body[:500])
+        fleet = c.get("/fleet/")
+        assert fleet.status == 200, (name, fleet.status)
+        if name == "demo-village":  # only its own village: the stopped station's
+            assert STOP_STATION in fleet.body and "s-hh-0001" not in fleet.body
+        else:  # everyone else sees every village; the stopped one's by the filter
+            assert STOP_STATION in c.get("/fleet/?village=beiling").body, name
+
+
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # the whole demo, then its web site: minutes on a loaded machine
 def test_demo_runs_end_to_end_and_leaves_files_and_report(tmp_path: Path) -> None:
     require_binary("mosquitto")  # the demo would fall back to amqtt; CI has Mosquitto
     out = tmp_path / "out"
-    proc = demo(out)
-    stdout, _ = proc.communicate(timeout=400)
+    proc = demo(out, "--serve", "--port", "0")
+    try:
+        # the demo, then the web application on its data: log in with a printed password
+        head, url, passwords = served_site(proc)
+        check_served_site(url, passwords)
+    except BaseException:
+        proc.send_signal(signal.SIGINT)  # the demo stops every process it started
+        try:
+            proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+        raise
+    proc.send_signal(signal.SIGINT)  # Ctrl-C stops the server: exit 0
+    rest, _ = proc.communicate(timeout=120)
+    stdout = head + rest
     assert proc.returncode == 0, stdout[-4000:]
     firing = [ln.strip() for ln in stdout.splitlines() if "firing:" in ln]
     # the stop and nothing else: no false alert from start-up, night or cloud
@@ -89,6 +149,10 @@ def test_demo_runs_end_to_end_and_leaves_files_and_report(tmp_path: Path) -> Non
     for stem in ("stations", "households", "cooperatives", "villages"):
         assert f"{stem}-{period}.csv" in names
     assert f"payouts-{period}.xlsx" in names and "report.html" in names
+    # the final run's notice of one village and one household's annual statement
+    assert f"notice-{period}-dongpi.pdf" in names
+    statements = sorted(n for n in names if n.startswith("statement-") and n.endswith(".pdf"))
+    assert len(statements) == 1
     assert leftovers(str(out)) == []
 
     # the alert history holds the injected stop and nothing else: no pending alert left
@@ -144,6 +208,7 @@ def test_demo_runs_end_to_end_and_leaves_files_and_report(tmp_path: Path) -> Non
     assert dongpi > 0
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "东陂村" in page and yuan(dongpi) in page
+    assert f'href="notice-{period}-dongpi.pdf"' in page and f'href="{statements[0]}"' in page
     # no open alert left: the stop was repaired; nothing pending
     open_rows = tables(page)
     assert not open_rows.get("firing-alerts")
