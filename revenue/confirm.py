@@ -81,9 +81,12 @@ def batch_id_of(t: Template, rows: list[list[str]]) -> str | None:
     return bid if BATCH_ID_RE.match(bid) else None
 
 
-def read_return(t: Template, data: bytes, name: str) -> ReturnFile:
-    """Parse a return file with the batch's template (BadInput when it is not one)."""
-    rows = decode(t, data, name)
+def read_return(
+    t: Template, data: bytes, name: str, rows: list[list[str]] | None = None
+) -> ReturnFile:
+    """Parse a return file with the batch's template (BadInput when it is not one);
+    ``rows``: the file already decoded with that template (a workbook is slow to read)."""
+    rows = decode(t, data, name) if rows is None else rows
     problems: list[Problem] = []
     header = {}
     for key, (r, c, pat) in _placeholders(t).items():

@@ -118,12 +118,15 @@ def read_for_batch(
         ) from None
     banks = [bank_of(config, bank_id)] if bank_id else list(config.payments.banks)
     found: dict[str, rb.Batch] = {}
+    decoded: dict[tuple, list[list[str]]] = {}  # how a template reads a file -> its rows
     for bank in banks:
         t = template_of(config, bank)
         try:
-            bid = rc.batch_id_of(t, decode(t, data, shown))
+            rows = decoded.get(_reading(t)) or decode(t, data, shown)
         except BadInput:
             continue  # another bank's format
+        decoded[_reading(t)] = rows
+        bid = rc.batch_id_of(t, rows)
         b = rb.load(ledger, bid) if bid else None
         if b is not None:
             found[b.batch_id] = b
@@ -152,7 +155,12 @@ def read_for_batch(
     batch = next(iter(found.values()))
     bank = bank_of(config, batch.bank)
     t = template_of(config, bank)
-    return batch, t, rc.read_return(t, data, path.name)
+    return batch, t, rc.read_return(t, data, path.name, decoded.get(_reading(t)))
+
+
+def _reading(t: Template) -> tuple:
+    """What decoding a file depends on: two templates equal here read it the same."""
+    return (t.format, t.encoding, t.delimiter, t.sheet)
 
 
 def confirm_file(
