@@ -7,8 +7,9 @@ money, revenue/energy.py). So the 24 months before the payout month are synthesi
 the level the revenue ledger sees, and go through the same code paths as real data:
 
 1. **Statements**: per month and station, capacity x the month's specific yield for Ji'an
-   (``SPECIFIC_YIELD_KWH_PER_KWP``, a typical year) x a fixed factor per station (0.92 to
-   1.04, seeded), imported like `pvledger import-meter` (revenue/meter_import.py).
+   (``SPECIFIC_YIELD_KWH_PER_KWP``, a typical year) x that month's weather (0.85 to 1.12,
+   seeded per month) x a fixed factor per station (0.92 to 1.04, seeded), imported like
+   `pvledger import-meter` (revenue/meter_import.py).
 2. **Final runs** of those months from the statements (no store): their component files
    are the accruals (revenue/accruals.py).
 3. **Receipts** from those accruals, imported like `pvledger receipts import`: the coal
@@ -82,7 +83,9 @@ def statements_csv(config: Config, months: list[Period], seed: int) -> str:
     factor = station_factors(config, seed)
     lines = ["station_id,period,export_kwh"]
     for m in months:
-        y = SPECIFIC_YIELD_KWH_PER_KWP[m.start.month - 1]
+        # a sunnier or a duller month than the typical year, the same for every station
+        weather = random.Random(f"{seed}/{m.id}").uniform(0.85, 1.12)
+        y = SPECIFIC_YIELD_KWH_PER_KWP[m.start.month - 1] * weather
         for s in sorted(config.stations, key=lambda s: s.id):
             lines.append(f"{s.id},{m.id},{s.capacity_kw * y * factor[s.id]:.3f}")
     return "\n".join(lines) + "\n"
