@@ -10,6 +10,14 @@ simulator's backfill (simulator.backfill, its weather with cloudy spells),
 then steps the county-side alert engine (gateway_silent on) through the month on the
 simulated clock. Prints detection rate, false alerts (at night, on fault-free cloudy
 days) and detection latency per fault kind.
+
+Work orders (issue 18): the engine runs with its work order stage (alerts/workorders);
+when an injected fault ends, its order is marked repaired as a caretaker would, and the
+data verifies it. Prints the lost energy each stop's order estimated against the
+simulator's true loss (the same devices with and without the fault, simulator.fleet),
+median and worst relative error (goal: median within 10 %), and each station's
+availability (alerts/availability.py) against the truth (daylight bins without a stop
+of the station over daylight bins outside its village's outage).
 """
 
 from __future__ import annotations
@@ -30,13 +38,18 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from alerts.engine import Engine  # noqa: E402
+from alerts.availability import fleet_availability, outage_intervals  # noqa: E402
+from alerts.fleet import FleetIndex  # noqa: E402
 from alerts.state import Alert, AlertDb  # noqa: E402
+from alerts.workorders.loop import WorkOrderEngine  # noqa: E402
+from alerts.workorders.model import ACTIVE, transition  # noqa: E402
+from alerts.workorders.store import WorkOrderDb  # noqa: E402
 from core import solar  # noqa: E402
 from core.config import Config, load_config  # noqa: E402
 from core.store import SqliteStore  # noqa: E402
 from simulator.backfill import backfill  # noqa: E402
-from simulator.faults import Fault, make_fault  # noqa: E402
+from simulator.faults import Fault, FaultBook, make_fault  # noqa: E402
+from simulator.fleet import DEFAULT_SEED, Fleet  # noqa: E402
 
 MIN = 60_000
 HOUR = 3_600_000
@@ -220,15 +233,22 @@ def main() -> int:
     t_fill = time.perf_counter() - t0
 
     db = AlertDb(cfg.resolve(cfg.alerts.db_path))
-    eng = Engine(cfg, store, db, county=True)
+    eng = WorkOrderEngine(cfg, store, db, county=True)
+    wo = WorkOrderDb(cfg.resolve(cfg.om.db_path))
     times = schedule(start, end, sun, args.step_min)
     t0 = time.perf_counter()
     for t in times:
         eng.step(t)
+        mark_repairs(cfg, wo, planned, t)
     t_eval = time.perf_counter() - t0
     alerts = [a for a in db.alerts() if a.fired_ms is not None]
 
     report(cfg, planned, alerts, sun, store, start, end)
+    t0 = time.perf_counter()
+    report_orders(cfg, wo, planned, store, end)
+    report_availability(cfg, planned, store, db.alerts(), start, end)
+    print(f"work order figures in {time.perf_counter() - t0:.0f} s")
+    wo.close()
     print(
         f"\nbackfill {n:,} readings in {t_fill:.0f} s; {len(times)} evaluations in "
         f"{t_eval:.0f} s ({1000 * t_eval / len(times):.0f} ms each, {len(cfg.stations)} "
@@ -241,6 +261,128 @@ def main() -> int:
     else:
         print(f"kept {folder}")
     return 0
+
+
+def _fault_stations(cfg: Config, p: Planned) -> set[str]:
+    return {cfg.device_index[d][0].id for d in p.fault.devices}
+
+
+def order_fault(cfg: Config, planned: list[Planned], o) -> Planned | None:
+    """The injected fault a work order is about: on its station (or its village, for a
+    village order), begun before the order's fault start + 1 h, not ended before it."""
+    for p in planned:
+        f = p.fault
+        on = (o.station in _fault_stations(cfg, p)) if o.station else (p.subject == o.village)
+        if on and f.start_ms - HOUR <= o.fault_start_ms <= (f.end_ms or 2**62):
+            return p
+    return None
+
+
+def mark_repairs(cfg: Config, wo: WorkOrderDb, planned: list[Planned], now: int) -> None:
+    """A caretaker's part: an order whose fault has ended is marked repaired."""
+    for o in wo.orders(states=ACTIVE):
+        p = order_fault(cfg, planned, o)
+        if p is not None and p.fault.end_ms is not None and p.fault.end_ms <= now:
+            wo.save(*transition(o, "repaired", now_ms=now, actor="bench", note="fault ended"))
+
+
+def true_loss_wh(cfg: Config, fl: Fleet, book: FaultBook, p: Planned, end: int) -> float:
+    """Energy the fault cost per the simulator: its stations' devices with and without it."""
+    f = p.fault
+    ts = np.arange(
+        f.start_ms // (RESOLUTION_S * 1000) * RESOLUTION_S * 1000,
+        min(f.end_ms or end, end),
+        RESOLUTION_S * 1000,
+        dtype=np.int64,
+    )
+    stations = _fault_stations(cfg, p)
+    lost = 0.0
+    for i, dev in enumerate(fl.devices):
+        if dev.station not in stations or dev.is_meter:
+            continue
+        with_f = fl.state(i, ts, book)["power_w"]
+        without = fl.state(i, ts, FaultBook())["power_w"]
+        lost += float(np.sum(np.asarray(without) - np.asarray(with_f))) * RESOLUTION_S / 3600
+    return lost
+
+
+def report_orders(cfg: Config, wo: WorkOrderDb, planned: list[Planned], store, end: int) -> None:
+    """Lost kWh per stop's work order against the simulator's true loss."""
+    fl = Fleet(cfg, DEFAULT_SEED)
+    book = FaultBook([p.fault for p in planned])
+    orders = wo.orders()
+    states: dict[str, int] = {}
+    for o in orders:
+        states[o.state] = states.get(o.state, 0) + 1
+    print(
+        f"\nwork orders: {len(orders)} ("
+        + ", ".join(f"{k} {v}" for k, v in sorted(states.items()))
+        + ")"
+    )
+    rows = []
+    for o in orders:
+        p = order_fault(cfg, planned, o)
+        if p is None or p.kind != "stop" or o.state != "verified":
+            continue
+        truth = true_loss_wh(cfg, fl, book, p, end)
+        if truth < 1000:  # under 1 kWh (a night stop): a relative error says nothing
+            continue
+        rows.append((o, p, truth, (o.lost_wh - truth) / truth))
+    if not rows:
+        print("  no verified stop orders with a loss to compare")
+        return
+    errs = [abs(r[3]) for r in rows]
+    print(f"lost energy per stop order, {len(rows)} verified orders with >= 1 kWh true loss:")
+    print(
+        f"  relative error median {100 * statistics.median(errs):.1f} %, "
+        f"worst {100 * max(errs):.1f} % (goal: median within 10 %)"
+    )
+    for o, _p, truth, err in sorted(rows, key=lambda r: -abs(r[3]))[:5]:
+        print(
+            f"  #{o.id} {o.station}: estimated {o.lost_wh / 1000:.1f} kWh "
+            f"({o.lost_fen / 100:.2f} yuan), true {truth / 1000:.1f} kWh, {100 * err:+.1f} %"
+        )
+
+
+def report_availability(
+    cfg: Config, planned: list[Planned], store, alerts, start: int, end: int
+) -> None:
+    """Availability per station (alerts/availability.py) against the injected truth."""
+    fleet = FleetIndex(cfg)
+    got = fleet_availability(store, fleet, start, end, outage_intervals(alerts, end))
+    bin_ms = cfg.om.bin_s * 1000
+    mid = np.arange(start, end, bin_ms, dtype=np.int64) + bin_ms // 2
+    clear = np.asarray(solar.expected_power_w(1.0, mid, cfg.site.latitude, cfg.site.longitude))
+    day = clear >= cfg.om.daylight_w_per_kwp
+    errs = []
+    for sid, a in got.items():
+        if a.share is None:
+            continue
+        village = fleet.stations[sid].village
+        counted = day.copy()
+        stopped = np.zeros(mid.shape, dtype=bool)
+        for p in planned:
+            f = p.fault
+            on = (mid >= f.start_ms) & (mid < (f.end_ms or 2**62))
+            if p.kind == "outage" and p.subject == village:
+                counted &= ~on
+            elif p.kind == "stop" and sid in _fault_stations(cfg, p):
+                stopped |= on
+        n = int(counted.sum())
+        if n == 0:
+            continue
+        truth = 1 - int((stopped & counted).sum()) / n
+        errs.append((abs(a.share - truth), sid, a.share, truth))
+    errs.sort(reverse=True)
+    e = [x[0] for x in errs]
+    print(
+        f"availability of {len(errs)} stations against the truth: |error| median "
+        f"{100 * statistics.median(e):.2f} pp, worst {100 * max(e):.2f} pp"
+    )
+    for err, sid, share, truth in errs[:3]:
+        print(
+            f"  {sid}: measured {100 * share:.2f} %, true {100 * truth:.2f} % ({100 * err:.2f} pp)"
+        )
 
 
 def _latency(kind: str, start_ms: int, fired_ms: int, sun: Sun) -> float:
