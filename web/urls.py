@@ -25,6 +25,9 @@ AREAS: tuple[str, ...] = (
     "fleet",
     "station",
     "alerts",
+    "runs",
+    "imports",
+    "ledger_check",
 )
 
 # the language switch works on the login page too
