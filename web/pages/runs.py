@@ -1,0 +1,388 @@
+"""Payout runs: the ledger's runs, a run's tables and files, and finance's actions.
+
+/runs/ lists every run the ledger recorded (draft, final, superseded) and, for
+``runs.compute``, a form to compute a draft. /runs/<seq>/ shows a run's checks, village,
+cooperative and household tables, the reconciliation, the differences from the run it
+supersedes and who did what, when; /runs/<seq>/files/<name> serves a recorded file.
+Actions go through revenue.payout.payout, the function `pvledger revenue` calls.
+
+Four eyes: a run is finalized (or a final run superseded) only from a draft that another
+user computed on this site; who computed a draft is the audit trail's ``run.compute``
+entry. A village user sees only its villages' lines; its downloads are filtered to them
+and the workbook (every village) is 404. Words as zh/en data (web/pages/runs_text.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils.functional import lazy
+from django.views.decorators.http import require_POST
+
+from web import audit, policy, runtime
+from web.nav import NavItem
+from web.pages import runs_data as data
+from web.pages.runs_text import column_label, pool_label, table_label, words
+
+nav = NavItem(lazy(lambda: words()["nav"], str)(), "runs", "runs.view", order=40)
+for _action in ("run.compute", "run.finalize", "run.supersede", "run.refused"):
+    audit.label(_action, lazy(lambda a=_action: words()[a], str)())
+for _key in ("run", "period", "draft", "supersedes", "reason", "problem"):
+    audit.label_detail(_key, lazy(lambda k=_key: words()["d." + k], str)())
+
+#: what each role's page offers for a run (policy actions); the view checks them again
+ACTIONS = ("runs.compute", "runs.finalize", "runs.supersede")
+
+
+def _ledger(create: bool = False):
+    """The served site's revenue ledger; None when there is none (a page never makes one)."""
+    from revenue.ledger import Ledger
+    from revenue.payout import ledger_path
+
+    p = ledger_path(runtime.config())
+    return Ledger(p) if create or p.exists() else None
+
+
+@dataclass(frozen=True)
+class Act:
+    """One audited action on a run: what, who, when (UTC)."""
+
+    action: str
+    user: str
+    at: str
+    details: dict
+
+
+def run_acts() -> dict[int, list[Act]]:
+    """Run seq -> the audited actions that made or used it (compute, finalize, supersede)."""
+    from web.models import AuditEntry
+
+    out: dict[int, list[Act]] = {}
+    for e in AuditEntry.objects.filter(action__in=ACTION_CODES).order_by("seq"):
+        d = audit.details_of(e)
+        act = Act(e.action, e.username, e.recorded_at[:19].replace("T", " ") + " UTC", d)
+        for key in ("run", "draft"):
+            if isinstance(d.get(key), int):
+                out.setdefault(d[key], []).append(act)
+    return out
+
+
+ACTION_CODES = ("run.compute", "run.finalize", "run.supersede")
+
+
+def computed_by(acts: dict[int, list[Act]], seq: int) -> str | None:
+    """Who computed run seq on this site (None: on the command line, or not a draft)."""
+    return next((a.user for a in acts.get(seq, []) if a.action == "run.compute"), None)
+
+
+def _superseded_by(runs) -> dict[int, int]:
+    return {r.supersedes: r.seq for r in runs if r.supersedes is not None}
+
+
+def _status(run, superseded: dict[int, int]) -> str:
+    if run.status == "final" and run.seq in superseded:
+        return "superseded"
+    return run.status
+
+
+def _refuse(request: HttpRequest, seq: int, text: str, details: dict) -> HttpResponse:
+    """Say why an action was refused, record the refusal, back to the run's page."""
+    audit.record(request, "run.refused", {"run": seq, **details, "problem": text})
+    messages.error(request, text)
+    return redirect("run", seq=seq)
+
+
+def _draft_guard(ledger, run, user: str, acts, t: dict) -> str | None:
+    """Why this draft may not be finalized by user now; None when it may."""
+    if run.status != "draft":
+        return t["not_draft"]
+    later = [r for r in ledger.runs(run.period) if r.seq > run.seq]
+    if later:
+        return t["newer_run"].format(seq=later[-1].seq)
+    by = computed_by(acts, run.seq)
+    if by is None:
+        return t["cli_draft"]
+    if by == user:
+        return t["four_eyes"].format(user=by)
+    entry = ledger.run_entry(run.seq)
+    if entry is not None and any(
+        e.seq > entry.seq and e.kind != "run" for e in ledger.entries()
+    ):  # an import since: the final would be computed on other inputs than were checked
+        return t["inputs_changed"]
+    return None
+
+
+def _publish(request: HttpRequest, period_id: str, **kw):
+    """Run revenue.payout.payout as `pvledger revenue` does; (outcome, error text)."""
+    from core.problems import BadInput
+    from core.store import open_store
+    from revenue.ledger import LedgerBroken
+    from revenue.payout import ChecksFailed, payout
+    from revenue.period import parse_period
+
+    config = runtime.config()
+    try:
+        period = parse_period(period_id)
+    except BadInput as exc:
+        return None, "; ".join(p.message + (f" ({p.fix})" if p.fix else "") for p in exc.problems)
+    store_file = config.resolve(config.storage.path)
+    store = open_store(config, readonly=True) if store_file.exists() else None
+    try:
+        with _ledger(create=True) as ledger:
+            out = payout(
+                config, store, period, out_dir=None, lang=config.site.language, ledger=ledger, **kw
+            )
+        return out, None
+    except BadInput as exc:
+        return None, "; ".join(p.message + (f" ({p.fix})" if p.fix else "") for p in exc.problems)
+    except ChecksFailed as exc:
+        return None, str(exc)
+    except LedgerBroken as exc:
+        return None, str(exc)
+    finally:
+        if store is not None:
+            store.close()
+
+
+@policy.requires("runs.view")
+def runs(request: HttpRequest) -> HttpResponse:
+    """Every run of the ledger, newest first, with who computed and finalized it."""
+    t = words()
+    ledger = _ledger()
+    rows = []
+    if ledger is not None:
+        with ledger:
+            all_runs = ledger.runs()
+        acts = run_acts()
+        superseded = _superseded_by(all_runs)
+        for r in reversed(all_runs):
+            status = _status(r, superseded)
+            by = computed_by(acts, r.seq)
+            rows.append(
+                {
+                    "seq": r.seq,
+                    "period": r.period,
+                    "status": status,
+                    "status_label": t["s." + status],
+                    "at": r.recorded_at.replace("T", " ").replace("Z", " UTC"),
+                    "by": by or t["cli"],
+                    "supersedes": r.supersedes,
+                }
+            )
+    return render(
+        request,
+        "runs/list.html",
+        {"t": t, "rows": rows, "can_compute": policy.can(request.user, "runs.compute")},
+    )
+
+
+@require_POST
+@policy.requires("runs.compute")
+def compute(request: HttpRequest) -> HttpResponse:
+    """Compute a draft for a period (the same function as `pvledger revenue`)."""
+    period = request.POST.get("period", "").strip()
+    out, error = _publish(request, period)
+    if error is not None:
+        audit.record(request, "run.refused", {"period": period, "problem": error[:500]})
+        messages.error(request, error)
+        return redirect("runs")
+    audit.record(request, "run.compute", {"run": out.record.seq, "period": out.record.period})
+    messages.success(request, words()["computed"].format(seq=out.record.seq))
+    return redirect("run", seq=out.record.seq)
+
+
+@require_POST
+@policy.requires("runs.finalize")
+def finalize(request: HttpRequest, seq: int) -> HttpResponse:
+    """Finalize a draft another user computed (four eyes)."""
+    return _finish(request, seq, supersede=False)
+
+
+@require_POST
+@policy.requires("runs.supersede")
+def supersede(request: HttpRequest, seq: int) -> HttpResponse:
+    """Replace the period's final run by a draft another user computed, with a reason."""
+    return _finish(request, seq, supersede=True)
+
+
+def _finish(request: HttpRequest, seq: int, *, supersede: bool) -> HttpResponse:
+    t = words()
+    ledger = _ledger()
+    if ledger is None:
+        raise Http404("no ledger")
+    with ledger:
+        run = next((r for r in ledger.runs() if r.seq == seq), None)
+        if run is None:
+            raise Http404("no such run")
+        problem = _draft_guard(ledger, run, request.user.username, run_acts(), t)
+        final = ledger.effective_final(run.period)
+    reason = request.POST.get("reason", "").strip()
+    if problem is None and supersede and final is None:
+        problem = t["no_final"]
+    if problem is None and not supersede and final is not None:
+        problem = t["has_final"].format(seq=final.seq)
+    if problem is None and supersede and not reason:
+        problem = t["need_reason"]
+    if problem is not None:
+        return _refuse(request, seq, problem, {"period": run.period})
+    kw = {"supersede": True, "reason": reason} if supersede else {"final": True}
+    out, error = _publish(request, run.period, **kw)
+    if error is not None:
+        return _refuse(request, seq, error[:500], {"period": run.period})
+    details = {"run": out.record.seq, "draft": seq, "period": run.period}
+    if supersede:
+        details |= {"supersedes": final.seq, "reason": reason}
+    audit.record(request, "run.supersede" if supersede else "run.finalize", details)
+    messages.success(request, t["finalized"].format(seq=out.record.seq, draft=seq))
+    return redirect("run", seq=out.record.seq)
+
+
+@policy.requires("runs.view")
+def run_page(request: HttpRequest, seq: int) -> HttpResponse:
+    """A run: its checks, tables, reconciliation, differences, files and history."""
+    t = words()
+    config = runtime.config()
+    allowed = policy.villages_visible(request.user)
+    ledger = _ledger()
+    if ledger is None:
+        raise Http404("no ledger")
+    with ledger:
+        all_runs = ledger.runs()
+        run = next((r for r in all_runs if r.seq == seq), None)
+        if run is None:
+            raise Http404("no such run")
+        files = ledger.files(seq)
+        acts = run_acts()
+        guard = _draft_guard(ledger, run, request.user.username, acts, t)
+        final = ledger.effective_final(run.period)
+    scoped = policy.villages_visible(request.user) != frozenset(config.village_by_id)
+    if scoped and not any(
+        data.table(files, name, allowed, config) for name in ("households", "villages")
+    ):
+        raise Http404("no line of the user's villages")  # nothing of theirs in this run
+    superseded = _superseded_by(all_runs)
+    status = _status(run, superseded)
+    tables = []
+    for name, cols in data.SHOWN.items():
+        rows = data.table(files, name, allowed, config)
+        tables.append(
+            {
+                "name": name,
+                "title": table_label(name),
+                "columns": [{"label": column_label(c), "num": data.is_numeric(c)} for c in cols],
+                "rows": [
+                    [{"v": _cell(c, r.get(c, ""), t), "num": data.is_numeric(c)} for c in cols]
+                    for r in rows
+                ],
+            }
+        )
+    households = data.table(files, "households", allowed, config)
+    pools = data.table(files, "villages", allowed, config)
+    downloads = [
+        {"name": n, "url_name": n}
+        for n in sorted(files)
+        if not (scoped and n.endswith(".xlsx"))  # the workbook holds every village
+    ]
+    history = [
+        {"label": t[a.action], "user": a.user, "at": a.at, "reason": a.details.get("reason", "")}
+        for a in acts.get(seq, [])
+    ]
+    if not history:
+        at = run.recorded_at.replace("T", " ").replace("Z", " UTC")
+        history = [{"label": t["recorded_cli"], "user": t["cli"], "at": at, "reason": ""}]
+    can_finish = guard is None
+    context = {
+        "t": t,
+        "run": run,
+        "status": status,
+        "status_label": t["s." + status],
+        "superseded_by": superseded.get(run.seq),
+        "tables": tables,
+        "differences": data.differences(config, run.diff, allowed) if run.supersedes else [],
+        "downloads": downloads,
+        "history": history,
+        "summary": t["summary"].format(
+            count=len(households),
+            households=_yuan(data.total_fen(households, "amount_fen")),
+            pools=_yuan(data.total_fen(pools, "amount_fen")),
+        ),
+        "superseded_text": t["superseded_by"].format(seq=superseded.get(run.seq)),
+        "supersede_hint": t["supersede_hint"].format(seq=final.seq if final else ""),
+        "can_finalize": can_finish and final is None and policy.can(request.user, "runs.finalize"),
+        "can_supersede": can_finish
+        and final is not None
+        and policy.can(request.user, "runs.supersede"),
+        "guard": guard
+        if run.status == "draft" and policy.can(request.user, "runs.finalize")
+        else None,
+        "notices": [
+            {"id": v, "name": config.village_by_id[v].name if v in config.village_by_id else v}
+            for v in sorted({r["village_id"] for r in [*households, *pools]})
+        ]
+        if status == "final"
+        else [],
+    }
+    return render(request, "runs/run.html", context)
+
+
+def _yuan(fen: int) -> str:
+    from revenue.money import fen_to_yuan_str
+
+    return fen_to_yuan_str(fen)
+
+
+def _cell(column: str, value: str, t: dict) -> str:
+    if column == "ok":
+        return t["yes"] if value == "yes" else t["no"]
+    if column == "pool":
+        return pool_label(value)
+    if column == "village_id":
+        v = runtime.config().village_by_id.get(value)
+        return v.name if v is not None else value
+    return value
+
+
+@policy.requires("runs.view")
+def run_file(request: HttpRequest, seq: int, name: str) -> HttpResponse:
+    """A file the ledger recorded with a run; filtered to a village user's villages."""
+    config = runtime.config()
+    allowed = policy.villages_visible(request.user)
+    scoped = allowed != frozenset(config.village_by_id)
+    ledger = _ledger()
+    if ledger is None:
+        raise Http404("no ledger")
+    with ledger:
+        files = ledger.files(seq)
+    if name not in files:
+        raise Http404("no such file")
+    body = files[name]
+    if scoped:
+        if not name.endswith(".csv"):
+            raise Http404("not for a village user")  # the workbook holds every village
+        if not data.table(files, "households", allowed, config) and not data.table(
+            files, "villages", allowed, config
+        ):
+            raise Http404("no line of the user's villages")
+        body = data.filtered_csv(body, allowed, config)
+    kind = (
+        "text/csv; charset=utf-8"
+        if name.endswith(".csv")
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response = HttpResponse(body, content_type=kind)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+urlpatterns = [
+    path("runs/", runs, name="runs"),
+    path("runs/compute", compute, name="run_compute"),
+    path("runs/<int:seq>/", run_page, name="run"),
+    path("runs/<int:seq>/finalize", finalize, name="run_finalize"),
+    path("runs/<int:seq>/supersede", supersede, name="run_supersede"),
+    path("runs/<int:seq>/files/<str:name>", run_file, name="run_file"),
+]

@@ -1,0 +1,192 @@
+"""The words of the payout run, import and ledger check pages, as zh/en data.
+
+Like web/pages/notices.py these pages keep their words here rather than in the shared
+catalogue; column and table names come from revenue/export.py's Chinese headers, the
+same the workbook uses.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import get_language
+
+from revenue.export import POOLS_ZH, SHEETS_ZH, ZH
+
+TEXT: dict[str, dict[str, str]] = {
+    "zh": {
+        "nav": "结算",
+        "title": "收益结算",
+        "intro": "台账中记录的每一次结算：草稿、定稿与被更正的定稿。"
+        "草稿由一人计算，须由另一位财务人员定稿。",
+        "none": "台账中还没有结算。",
+        "compute": "计算草稿",
+        "period": "结算期",
+        "period_hint": "YYYY-MM 或 YYYYQn，例如 2026-08",
+        "run": "结算批次",
+        "status": "状态",
+        "recorded": "记录时间",
+        "by": "计算人",
+        "supersedes": "更正批次",
+        "open": "查看",
+        "s.draft": "草稿",
+        "s.final": "定稿",
+        "s.superseded": "已被更正",
+        "cli": "（命令行）",
+        "run_title": "结算批次 {seq} · {period}",
+        "summary": "{count} 户农户合计 {households} 元；村集体资金合计 {pools} 元",
+        "inputs": "输入哈希",
+        "superseded_by": "已被批次 {seq} 更正",
+        "reason": "更正原因",
+        "history": "经办记录",
+        "action": "操作",
+        "user": "用户",
+        "at": "时间",
+        "run.compute": "计算草稿",
+        "run.finalize": "定稿",
+        "run.supersede": "更正定稿",
+        "run.refused": "结算操作被拒绝",
+        "recorded_cli": "在命令行记录",
+        "d.run": "批次",
+        "d.period": "结算期",
+        "d.draft": "草稿批次",
+        "d.supersedes": "被更正批次",
+        "d.reason": "原因",
+        "d.problem": "原因",
+        "finalize": "定稿",
+        "finalize_hint": "定稿后不可更改；由计算草稿以外的财务人员操作。",
+        "supersede": "更正定稿",
+        "supersede_hint": "以此草稿替换本期定稿（批次 {seq}），须写明原因。",
+        "downloads": "下载（台账记录的文件）",
+        "notice": "公示表（PDF）",
+        "differences": "与被更正批次的差异",
+        "table": "表",
+        "key": "编号",
+        "old": "原金额(元)",
+        "new": "新金额(元)",
+        "difference": "差额(元)",
+        "no_rows": "无",
+        "yes": "是",
+        "no": "否",
+        "computed": "已计算草稿（批次 {seq}），请另一位财务人员核对后定稿。",
+        "finalized": "已定稿：批次 {seq}（依据草稿 {draft}）。",
+        "not_draft": "只有草稿可以定稿。",
+        "newer_run": "本期已有更新的批次 {seq}：请在最新的草稿上操作。",
+        "cli_draft": "此草稿在命令行计算，未记录计算人：请在网页上重新计算草稿，由另一人定稿。",
+        "four_eyes": "双人复核：草稿由 {user} 计算，不能由同一人定稿，请另一位财务人员定稿。",
+        "inputs_changed": "草稿之后有新的抄表或结算单导入：请重新计算草稿再定稿。",
+        "no_final": "本期还没有定稿，无需更正：请直接定稿。",
+        "has_final": "本期已在批次 {seq} 定稿：定稿不可更改，请用“更正定稿”并写明原因。",
+        "need_reason": "更正定稿须写明原因。",
+        "t.checks": "检查",
+        "col.village_name": "村",
+    },
+    "en": {
+        "nav": "Payout runs",
+        "title": "Payout runs",
+        "intro": "Every run the ledger recorded: drafts, final runs and superseded ones. One "
+        "person computes a draft; another finance user finalizes it.",
+        "none": "No run in the ledger yet.",
+        "compute": "Compute a draft",
+        "period": "Period",
+        "period_hint": "YYYY-MM or YYYYQn, e.g. 2026-08",
+        "run": "Run",
+        "status": "Status",
+        "recorded": "Recorded",
+        "by": "Computed by",
+        "supersedes": "Supersedes",
+        "open": "open",
+        "s.draft": "draft",
+        "s.final": "final",
+        "s.superseded": "superseded",
+        "cli": "(command line)",
+        "run_title": "Run {seq} · {period}",
+        "summary": "{count} households, {households} yuan in all; village pools {pools} yuan",
+        "inputs": "Inputs hash",
+        "superseded_by": "superseded by run {seq}",
+        "reason": "Reason for the correction",
+        "history": "Who did what",
+        "action": "Action",
+        "user": "User",
+        "at": "Time",
+        "run.compute": "draft computed",
+        "run.finalize": "run finalized",
+        "run.supersede": "final run superseded",
+        "run.refused": "run action refused",
+        "recorded_cli": "recorded on the command line",
+        "d.run": "run",
+        "d.period": "period",
+        "d.draft": "draft",
+        "d.supersedes": "supersedes",
+        "d.reason": "reason",
+        "d.problem": "why",
+        "finalize": "Finalize",
+        "finalize_hint": "A final run never changes; finalized by a finance user other than "
+        "the one who computed the draft.",
+        "supersede": "Supersede the final run",
+        "supersede_hint": "Replace this period's final run (run {seq}) by this draft; say why.",
+        "downloads": "Downloads (the files the ledger recorded)",
+        "notice": "Notice sheet (PDF)",
+        "differences": "Differences from the superseded run",
+        "table": "Table",
+        "key": "Line",
+        "old": "Old (yuan)",
+        "new": "New (yuan)",
+        "difference": "Difference (yuan)",
+        "no_rows": "none",
+        "yes": "yes",
+        "no": "no",
+        "computed": "Draft computed (run {seq}): another finance user checks and finalizes it.",
+        "finalized": "Finalized: run {seq} (from draft {draft}).",
+        "not_draft": "Only a draft can be finalized.",
+        "newer_run": "The period has a newer run {seq}: act on the newest draft.",
+        "cli_draft": "This draft was computed on the command line, with no user recorded: "
+        "compute a draft here and let another person finalize it.",
+        "four_eyes": "Four eyes: {user} computed this draft and cannot also finalize it; "
+        "another finance user must.",
+        "inputs_changed": "Meter readings or statements were imported after this draft: "
+        "compute a new draft before finalizing.",
+        "no_final": "The period has no final run to supersede: finalize instead.",
+        "has_final": "The period was finalized in run {seq}: a final run never changes; "
+        "supersede it with a reason.",
+        "need_reason": "Superseding a final run needs a reason.",
+        "t.checks": "Checks",
+        "col.village_name": "Village",
+    },
+}
+
+#: English names of a run's tables (the Chinese ones are the workbook's sheet names)
+TABLES_EN = {
+    "checks": "Checks",
+    "villages": "Village pools",
+    "cooperatives": "Cooperatives",
+    "households": "Households",
+    "reconciliation": "Reconciliation against the grid statement",
+}
+
+
+def lang() -> str:
+    """The page's language: zh or en."""
+    return "zh" if (get_language() or "").startswith("zh") else "en"
+
+
+def words() -> dict[str, str]:
+    """The words of the page's language."""
+    return TEXT[lang()]
+
+
+def column_label(column: str) -> str:
+    """A column's header in the page's language (the workbook's Chinese headers)."""
+    if lang() == "zh":
+        return ZH.get(column, column)
+    return column.replace("_yuan", " (yuan)").replace("_wh", " (Wh)").replace("_", " ")
+
+
+def table_label(name: str) -> str:
+    """A table's title in the page's language."""
+    if lang() == "zh":
+        return "对账（与电网结算单）" if name == "reconciliation" else SHEETS_ZH.get(name, name)
+    return TABLES_EN.get(name, name)
+
+
+def pool_label(pool: str) -> str:
+    """A village pool's name in the page's language."""
+    return POOLS_ZH.get(pool, pool) if lang() == "zh" else pool
