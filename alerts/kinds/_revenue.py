@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 KINDS = ("meter_mismatch", "statement_missing", "receivable_overdue", "idle_funds")
 
 _provider: dict[str, Any] = {"name": None, "store": None, "fn": None}
-#: (as_of, settings key) -> findings of that day
+#: (config, as_of, settings) -> findings of that day (one entry: the current day)
 _cache: dict[tuple, list] = {}
 
 
@@ -74,7 +74,7 @@ def findings(snap: Snapshot, fleet: FleetIndex, rule: RuleBase) -> list[Finding]
     config = fleet.config
     as_of = local_date(snap.now_ms, config.site.tz)
     settings = _settings(fleet)
-    key = (as_of, repr(sorted(settings.items())))
+    key = (id(config), as_of, repr(sorted(settings.items())))
     if key not in _cache:
         _cache.clear()
         _cache[key] = list(fn(config, _provider["store"], as_of, settings))
