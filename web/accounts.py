@@ -88,18 +88,16 @@ def create(
 ) -> Any:
     """Create a user who must change the password at first login; audited."""
     User = get_user_model()
-    with transaction.atomic():
-        user = User(
-            username=name, role=role, villages=sorted(set(villages)), must_change_password=True
-        )
-        user.set_password(password)
+    user = User(username=name, role=role, villages=sorted(set(villages)), must_change_password=True)
+    user.set_password(password)  # slow (Argon2): before the write lock is taken
+    with transaction.atomic():  # the user and its audit entry, or neither
         user.save()
-    audit.record(
-        request,
-        "user.add",
-        {"user": name, "role": role, "villages": user.villages},
-        username=None if request is not None else by,
-    )
+        audit.record(
+            request,
+            "user.add",
+            {"user": name, "role": role, "villages": user.villages},
+            username=None if request is not None else by,
+        )
     return user
 
 
@@ -123,13 +121,14 @@ def change(
     after = {"role": user.role, "villages": list(user.villages), "active": user.is_active}
     changed = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
     if changed:
-        user.save(update_fields=["role", "villages", "is_active"])
-        audit.record(
-            request,
-            "user.change",
-            {"user": user.username, "changed": changed},
-            username=None if request is not None else by,
-        )
+        with transaction.atomic():
+            user.save(update_fields=["role", "villages", "is_active"])
+            audit.record(
+                request,
+                "user.change",
+                {"user": user.username, "changed": changed},
+                username=None if request is not None else by,
+            )
     return changed
 
 
@@ -139,8 +138,12 @@ def reset_password(user: Any, password: str, *, request: Any = None, by: str = C
 
     user.set_password(password)
     user.must_change_password = True
-    user.save(update_fields=["password", "must_change_password"])
-    reset(username=user.username)  # a locked login opens with the new password
-    audit.record(
-        request, "user.password_reset", {"user": user.username}, username=None if request else by
-    )
+    with transaction.atomic():
+        user.save(update_fields=["password", "must_change_password"])
+        reset(username=user.username)  # a locked login opens with the new password
+        audit.record(
+            request,
+            "user.password_reset",
+            {"user": user.username},
+            username=None if request else by,
+        )

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import json
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -59,11 +58,6 @@ def label(action: str, text: Any) -> None:
     ACTION_LABELS[action] = text
 
 
-# one writer at a time in this process; other processes wait on SQLite's write lock
-# (transaction_mode IMMEDIATE) and on the head file's flock
-_lock = threading.Lock()
-
-
 def head_path() -> Path:
     """The head file beside the web database."""
     db = Path(connection.settings_dict["NAME"])
@@ -94,25 +88,30 @@ def record(
 
 
 def append(action: str, username: str, address: str, details: dict[str, Any]) -> AuditEntry:
-    """Append an entry to the chain and move the head file forward."""
+    """Append an entry to the chain; the head file follows when the transaction commits.
+
+    Called inside the caller's transaction.atomic(), the entry commits (or rolls back)
+    with the change it records. No lock of ours: every transaction here is IMMEDIATE
+    (web/settings.py), so SQLite's write lock orders appenders of every thread and
+    process, and each reads the last entry under it.
+    """
     content = canonical({"address": address, "details": details}).decode()
-    with _lock:
-        with transaction.atomic():
-            last = AuditEntry.objects.order_by("-seq").first()
-            seq = last.seq + 1 if last else 1
-            prev = last.hash if last else GENESIS
-            at = utc_now()
-            h = entry_hash(seq, action, username, content.encode(), at, prev)
-            entry = AuditEntry.objects.create(
-                seq=seq,
-                recorded_at=at,
-                action=action,
-                username=username,
-                content=content,
-                prev_hash=prev,
-                hash=h,
-            )
-        _write_head()
+    with transaction.atomic():
+        last = AuditEntry.objects.order_by("-seq").first()
+        seq = last.seq + 1 if last else 1
+        prev = last.hash if last else GENESIS
+        at = utc_now()
+        h = entry_hash(seq, action, username, content.encode(), at, prev)
+        entry = AuditEntry.objects.create(
+            seq=seq,
+            recorded_at=at,
+            action=action,
+            username=username,
+            content=content,
+            prev_hash=prev,
+            hash=h,
+        )
+        transaction.on_commit(_write_head)
     return entry
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from tests.web.server import WebServer
+from tests.web.server import WebServer, cli_env, make_site, pvledger
 
 
 def sql(server: WebServer, *statements: str) -> None:
@@ -102,3 +105,42 @@ def test_a_deleted_entry_is_named(web_server: WebServer) -> None:
     r = web_server.cli("users", "verify-audit")
     assert r.returncode == 1
     assert f"chain: entry {middle} is missing (next is {middle + 1}): deleted" in r.stderr
+
+
+_ROLLBACK = """
+import sys
+from core.config import load_config
+from web.setup import configure
+configure(load_config(sys.argv[1]))
+from django.db import transaction
+from web import audit
+audit.record(None, "test.kept", {"n": 1}, username="tester")
+try:
+    with transaction.atomic():
+        audit.record(None, "test.undone", {"n": 2}, username="tester")
+        raise RuntimeError("the change failed")
+except RuntimeError:
+    pass
+"""
+
+
+def test_an_entry_rolls_back_with_its_change(tmp_path: Path) -> None:
+    config = make_site(tmp_path / "site")
+    r = subprocess.run(
+        [sys.executable, "-c", _ROLLBACK, str(config)],
+        capture_output=True,
+        text=True,
+        cwd=config.parent,
+        env=cli_env(),
+        timeout=180,
+    )
+    assert r.returncode == 0, r.stderr
+    con = sqlite3.connect(config.parent / "data" / "web.db")
+    try:
+        actions = [a for (a,) in con.execute("SELECT action FROM audit_trail ORDER BY seq")]
+    finally:
+        con.close()
+    assert actions == ["test.kept"]
+    v = pvledger(config, "users", "verify-audit")
+    assert v.returncode == 0, v.stderr  # the head file did not move for the undone entry
+    assert "(1 entries, head matches)" in v.stdout

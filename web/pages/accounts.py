@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
+from django.db import transaction
 from django.http import HttpResponse
 from django.urls import path, reverse_lazy
 
@@ -27,12 +28,13 @@ class PasswordChange(auth_views.PasswordChangeView):
 
     def form_valid(self, form: Any) -> HttpResponse:
         """Save, keep the session, record the change (never the password)."""
-        response = super().form_valid(form)
         user = self.request.user
         forced = user.must_change_password
-        user.must_change_password = False
-        user.save(update_fields=["must_change_password"])
-        audit.record(self.request, "password.change", {"forced": forced})
+        with transaction.atomic():  # the new password and its audit entry, or neither
+            response = super().form_valid(form)
+            user.must_change_password = False
+            user.save(update_fields=["must_change_password"])
+            audit.record(self.request, "password.change", {"forced": forced})
         return response
 
 
