@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import urllib.parse
 
@@ -182,3 +183,23 @@ def test_session_ends_with_the_browser_and_after_the_configured_hours(
     finally:
         con.close()
     assert 7.9 * 3600 < left_s <= 8 * 3600  # web.session_hours default 8
+
+
+def test_admin_sets_a_one_time_password(web_server: WebServer) -> None:
+    admin = web_server.login("admin1")
+    weak = admin.post("/users/om1/password/", {"password": "12345678901"})
+    assert weak.status == 200 and 'class="error"' in weak.body
+    assert [a for a, _, c in audit_rows(web_server) if a == "user.password_reset"] == []
+    assert admin.post("/users/om1/password/", {"password": "Given-pass-2026"}).status == 302
+    web_server.passwords["om1"] = "Given-pass-2026"
+    om = web_server.login("om1", change_password=False)
+    assert om.get("/").location == "/password/"
+    resets = [(n, c) for a, n, c in audit_rows(web_server) if a == "user.password_reset"]
+    assert len(resets) == 1 and resets[0][0] == "admin1" and '"om1"' in resets[0][1]
+    assert "Given-pass-2026" not in json.dumps(audit_rows(web_server))
+    assert (
+        web_server.login("aud1")
+        .post("/users/om1/password/", {"password": "Other-pass-2026"})
+        .status
+        == 403
+    )

@@ -107,7 +107,45 @@ def user(request: HttpRequest, name: str) -> HttpResponse:
         accounts.change(target, role=d["role"], villages=d["villages"], request=request)
         messages.success(request, gettext("User %(name)s changed.") % {"name": name})
         return redirect("users")
-    return render(request, "users/user.html", {"target": target, "form": form})
+    return render(
+        request, "users/user.html", {"target": target, "form": form, "reset": ResetForm()}
+    )
+
+
+class ResetForm(forms.Form):
+    """A one-time password for a user who forgot theirs or was locked out."""
+
+    password = forms.CharField(
+        label=_("One-time password"), widget=forms.PasswordInput(render_value=False), strip=False
+    )
+
+    def __init__(self, *args: Any, username: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.username = username
+
+    def clean_password(self) -> str:
+        """Checked by the same validators as a new user's."""
+        password = self.cleaned_data["password"]
+        problems = accounts.password_problems(password, self.username)
+        if problems:
+            raise forms.ValidationError([p.message for p in problems])
+        return password
+
+
+@require_POST
+@policy.requires("users.manage")
+def reset_password(request: HttpRequest, name: str) -> HttpResponse:
+    """Set a one-time password (changed at the next login); lifts a lockout; audited."""
+    target = get_object_or_404(get_user_model(), username=name)
+    form = ResetForm(request.POST, username=name)
+    if form.is_valid():
+        accounts.reset_password(target, form.cleaned_data["password"], request=request)
+        messages.success(
+            request, gettext("User %(name)s has a one-time password now.") % {"name": name}
+        )
+        return redirect("user", name=name)
+    access = AccessForm(initial={"role": target.role, "villages": target.villages})
+    return render(request, "users/user.html", {"target": target, "form": access, "reset": form})
 
 
 @require_POST
@@ -129,4 +167,5 @@ urlpatterns = [
     path("users/", users, name="users"),
     path("users/<str:name>/", user, name="user"),
     path("users/<str:name>/active/", set_active, name="user_active"),
+    path("users/<str:name>/password/", reset_password, name="user_password"),
 ]
