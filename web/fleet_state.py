@@ -131,6 +131,53 @@ def energy_by_series(
     return out
 
 
+def past_energy(
+    rows: Iterable[DayBounds], *, month_start: int
+) -> dict[tuple[str, str], tuple[int, int | None]]:
+    """(station, device) -> (this month's Wh before today, the last counter value before
+    today) from the roll-ups of the day before month_start up to yesterday.
+
+    The part of energy_by_series that changes once a day: a server keeps it for the day
+    and reads only today's rows again (today_energy).
+    """
+    out: dict[tuple[str, str], tuple[int, int | None]] = {}
+    key = None
+    prev: int | None = None
+    month = 0
+    for r in rows:
+        k = (r.station, r.device)
+        if k != key:
+            if key is not None:
+                out[key] = (month, prev)
+            key, prev, month = k, None, 0
+        if r.last_value is None or r.first_value is None:
+            continue
+        base = int(r.first_value) if prev is None else prev
+        if r.day >= month_start:
+            month += max(int(r.last_value) - base, 0)
+        prev = int(r.last_value)
+    if key is not None:
+        out[key] = (month, prev)
+    return out
+
+
+def today_energy(
+    rows: Iterable[DayBounds], past: Mapping[tuple[str, str], tuple[int, int | None]]
+) -> dict[tuple[str, str], tuple[int, int]]:
+    """(station, device) -> (this month's Wh, today's Wh): today's roll-up rows on top of
+    past_energy. Equal to energy_by_series over all the rows (tested)."""
+    out = {k: (m, 0) for k, (m, _last) in past.items()}
+    for r in rows:
+        if r.last_value is None or r.first_value is None:
+            continue
+        k = (r.station, r.device)
+        month, last = past.get(k, (0, None))
+        base = int(r.first_value) if last is None else last
+        e = max(int(r.last_value) - base, 0)
+        out[k] = (month + e, e)
+    return out
+
+
 def power_by_station(
     rows: Iterable[DayBounds], pv_devices: Mapping[str, str]
 ) -> dict[str, PowerNow]:

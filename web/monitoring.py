@@ -2,13 +2,16 @@
 
 One store and one alert database per server process (both are safe to share between
 waitress's threads). The fleet's rows (web/fleet_state.py) are computed for the whole
-fleet at once and kept for CACHE_S seconds: a province's fleet page then costs a filter
-and a page of rows, and the roll-up is read at most twice a minute however many staff
-look. An action on an alert in this process drops the cache at once.
+fleet at once, in two parts: the month before today (read once a day) and today's rows
+(read again when CACHE_S seconds old, in a background thread while pages keep showing
+the previous rows). A province's fleet page then costs a filter and a page of rows
+however many staff look, and the roll-up is read at most twice a minute. An action on
+an alert in this process re-derives the states from the alerts at once.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections import defaultdict
@@ -19,11 +22,13 @@ from core.localday import day_date, day_number, day_of_ms
 from web import clock, runtime
 from web.fleet_state import (
     DEFAULT_SILENT_AFTER_MS,
+    PowerNow,
     StationNow,
-    energy_by_series,
+    past_energy,
     power_by_station,
     sort_key,
     state_of,
+    today_energy,
 )
 
 if TYPE_CHECKING:
@@ -37,7 +42,9 @@ CACHE_S = 30.0
 _lock = threading.Lock()
 _store: list[Store] = []
 _alert_db: list[AlertDb] = []
-_cache: dict[str, tuple[float, int, Fleet]] = {}
+#: one refresh at a time; pages meanwhile show the rows they have
+_compute = threading.Lock()
+_cache: dict[str, object] = {}
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,17 @@ class Fleet:
     today: int
     rows: list[StationNow]
     by_station: dict[str, StationNow]
+
+
+@dataclass(frozen=True)
+class Readings:
+    """What the roll-up says for every station at now_ms: (month Wh, today Wh) and power."""
+
+    now_ms: int
+    today: int
+    energy: dict[str, tuple[int, int]]
+    power: dict[str, PowerNow]
+    read_at: float  # time.monotonic() when read
 
 
 def store() -> Store | None:
@@ -75,9 +93,9 @@ def alert_db() -> AlertDb:
 
 
 def invalidate() -> None:
-    """Drop the cached fleet rows (after an action changed an alert)."""
+    """Derive the states again from the alerts on the next page (an action changed one)."""
     with _lock:
-        _cache.clear()
+        _cache.pop("fleet", None)
 
 
 def pv_devices(config: Config) -> dict[str, str]:
@@ -140,34 +158,45 @@ def month_bounds(today: int) -> tuple[int, int]:
     return day_number(first), day_number(first.fromordinal(first.toordinal() - 1))
 
 
-def compute_fleet(config: Config, st: Store | None, alerts: list[Alert], now_ms: int) -> Fleet:
-    """Every station's row now: two roll-up reads for the whole fleet, then pure code."""
-    tz = config.site.tz
-    today = day_of_ms(now_ms, tz)
+def read_past(config: Config, st: Store, today: int) -> dict:
+    """past_energy of every PV device for the month before today (one roll-up read)."""
     month_start, before = month_bounds(today)
-    energy: dict[tuple[str, str], tuple[int, int]] = {}
-    power = {}
     devices = pv_devices(config)
+    yesterday = day_number(day_date(today) - dt.timedelta(days=1))
+    if yesterday < before:
+        return {}
+    rows = st.daily(fields=["energy_total_wh"], start_day=before, end_day=yesterday)
+    return past_energy((r for r in rows if r.device in devices), month_start=month_start)
+
+
+def read_today(config: Config, st: Store | None, past: dict, now_ms: int) -> Readings:
+    """Today's energy and power per station, on top of the month before (two reads)."""
+    today = day_of_ms(now_ms, config.site.tz)
+    devices = pv_devices(config)
+    energy: dict[str, tuple[int, int]] = {}
+    power: dict[str, PowerNow] = {}
     if st is not None:
-        rows = st.daily(fields=["energy_total_wh"], start_day=before, end_day=today)
-        energy = energy_by_series(
-            (r for r in rows if r.device in devices), month_start=month_start, today=today
-        )
-        power = power_by_station(
-            st.daily(fields=["power_w"], start_day=today, end_day=today), devices
-        )
-    month_wh: dict[str, int] = defaultdict(int)
-    today_wh: dict[str, int] = defaultdict(int)
-    for (sid, _dev), (m, d) in energy.items():
-        month_wh[sid] += m
-        today_wh[sid] += d
+        rows = st.daily(fields=["energy_total_wh", "power_w"], start_day=today, end_day=today)
+        e_rows = [r for r in rows if r.field == "energy_total_wh" and r.device in devices]
+        per_device = today_energy(e_rows, past)
+        power = power_by_station((r for r in rows if r.field == "power_w"), devices)
+        for (sid, _dev), (m, d) in per_device.items():
+            month, day_wh = energy.get(sid, (0, 0))
+            energy[sid] = (month + m, day_wh + d)
+    return Readings(now_ms, today, energy, power, time.monotonic())
+
+
+def build_rows(config: Config, readings: Readings, alerts: list[Alert]) -> Fleet:
+    """Every station's row from the readings and the open alerts, worst first."""
+    now_ms = readings.now_ms
     sun = sun_up_by_village(config, now_ms)
     kinds = open_kinds_by_station(config, alerts)
     quiet = silent_after_ms(config)
     out = []
     for s in config.stations:
-        p = power.get(s.id)
+        p = readings.power.get(s.id)
         k, n_open = kinds.get(s.id, ((), 0))
+        month_wh, today_wh = readings.energy.get(s.id, (0, 0))
         out.append(
             StationNow(
                 station=s.id,
@@ -184,26 +213,70 @@ def compute_fleet(config: Config, st: Store | None, alerts: list[Alert], now_ms:
                 ),
                 last_ts_ms=p.last_ts_ms if p else None,
                 power_w=p.power_w if p else None,
-                today_wh=today_wh.get(s.id, 0),
-                month_wh=month_wh.get(s.id, 0),
+                today_wh=today_wh,
+                month_wh=month_wh,
                 open_kinds=k,
                 open_count=n_open,
             )
         )
     out.sort(key=sort_key)
-    return Fleet(now_ms, today, out, {r.station: r for r in out})
+    return Fleet(now_ms, readings.today, out, {r.station: r for r in out})
+
+
+def compute_fleet(config: Config, st: Store | None, alerts: list[Alert], now_ms: int) -> Fleet:
+    """The fleet from scratch (what a server's first page, or a new day, costs)."""
+    today = day_of_ms(now_ms, config.site.tz)
+    past = read_past(config, st, today) if st is not None else {}
+    return build_rows(config, read_today(config, st, past, now_ms), alerts)
+
+
+def _refresh(config: Config, now_ms: int) -> Readings:
+    """Read today's rows again (the month before only when the day changed); cache them."""
+    asked = time.monotonic()
+    with _compute:
+        today = day_of_ms(now_ms, config.site.tz)
+        with _lock:
+            past = _cache.get("past")
+            done = _cache.get("readings")
+        if isinstance(done, Readings) and done.today == today and done.read_at >= asked:
+            return done  # another thread read them while this one waited
+        st = store()
+        if not (isinstance(past, tuple) and past[0] == today):
+            past = (today, read_past(config, st, today) if st is not None else {})
+        readings = read_today(config, st, past[1], now_ms)
+        with _lock:
+            _cache["past"] = past
+            _cache["readings"] = readings
+            _cache.pop("fleet", None)
+        return readings
+
+
+def _refresh_in_background(config: Config, now_ms: int) -> None:
+    if _compute.locked():
+        return  # one is running
+    threading.Thread(
+        target=_refresh, args=(config, now_ms), name="fleet-refresh", daemon=True
+    ).start()
 
 
 def fleet() -> Fleet:
-    """The fleet now (cached for CACHE_S seconds, and while the local day is the same)."""
+    """The fleet now: cached rows; read again in the background when CACHE_S old, and
+    at once on the first page and when the local day changed."""
     config = runtime.config()
     now = clock.now_ms()
     today = day_of_ms(now, config.site.tz)
     with _lock:
-        hit = _cache.get("fleet")
-    if hit is not None and time.monotonic() - hit[0] < CACHE_S and hit[1] == today:
-        return hit[2]
-    got = compute_fleet(config, store(), alert_db().open_alerts(), now)
+        readings = _cache.get("readings")
+        rows = _cache.get("fleet")
+    if not isinstance(readings, Readings) or readings.today != today:
+        readings = _refresh(config, now)
+        rows = None
+    elif time.monotonic() - readings.read_at >= CACHE_S:
+        _refresh_in_background(config, now)
+    if isinstance(rows, Fleet) and rows.now_ms == readings.now_ms:
+        return rows
+    got = build_rows(config, readings, alert_db().open_alerts())
     with _lock:
-        _cache["fleet"] = (time.monotonic(), today, got)
+        if _cache.get("readings") is readings:
+            _cache["fleet"] = got
     return got

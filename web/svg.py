@@ -27,11 +27,16 @@ def nice_max(value: float) -> float:
 
 
 def _fmt(v: float) -> str:
-    return f"{v:.0f}" if v >= 10 or v == int(v) else f"{v:.1f}"
+    """An axis label: as few decimals as the value needs (0, 1.25, 2.5, 12.5, 50)."""
+    return f"{v:.2f}".rstrip("0").rstrip(".")
 
 
-def _frame(title: str, y_max: float, y_unit: str) -> list[str]:
-    """The svg element, title, and the y axis with 4 grid lines."""
+def _frame(title: str, y_max: float) -> list[str]:
+    """The svg element, title, and the y axis with 4 grid lines.
+
+    The unit is named in the title (and the page's heading), not drawn: a label left
+    of the axis numbers would crowd them on a phone.
+    """
     h = HEIGHT - TOP - BOTTOM
     out = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
@@ -45,9 +50,6 @@ def _frame(title: str, y_max: float, y_unit: str) -> list[str]:
             f'<text class="ylab" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">'
             f"{_fmt(y_max * i / 4)}</text>"
         )
-    out.append(
-        f'<text class="unit" x="{LEFT - 6}" y="{TOP - 3}" text-anchor="end">{escape(y_unit)}</text>'
-    )
     return out
 
 
@@ -57,23 +59,24 @@ def line_chart(
     x_min: float,
     x_max: float,
     x_ticks: Sequence[tuple[float, str]],
-    y_unit: str,
     title: str,
     empty_text: str,
 ) -> str:
     """A filled line over x_min..x_max (e.g. today's power); empty_text when no points."""
     w, h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     y_max = nice_max(max((y for _, y in points), default=0))
-    out = _frame(title, y_max, y_unit)
+    out = _frame(title, y_max)
     span = (x_max - x_min) or 1
 
     def xy(x: float, y: float) -> str:
         return f"{LEFT + w * (x - x_min) / span:.1f},{TOP + h - h * y / y_max:.1f}"
 
-    for x, label in x_ticks:
+    for i, (x, label) in enumerate(x_ticks):
         px = LEFT + w * (x - x_min) / span
+        # the last label ends at the axis' end, so it stays inside the picture
+        anchor = "end" if i == len(x_ticks) - 1 and i > 0 else "middle"
         out.append(
-            f'<text class="xlab" x="{px:.1f}" y="{HEIGHT - 10}" text-anchor="middle">'
+            f'<text class="xlab" x="{px:.1f}" y="{HEIGHT - 10}" text-anchor="{anchor}">'
             f"{escape(label)}</text>"
         )
     if points:
@@ -102,7 +105,6 @@ def bars_with_line(
     *,
     labels: Sequence[str],
     label_every: int,
-    y_unit: str,
     title: str,
     bar_name: str,
     line_name: str,
@@ -110,12 +112,14 @@ def bars_with_line(
 ) -> str:
     """Bars (this station per day) with a line over them (its peers' median per day).
 
+    Every label_every-th day is labelled, counted back from the last one.
+
     A None bar is a day without data (no bar drawn); a None line point breaks the line.
     """
     w, h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM - 16
     values = [v for v in (*bars, *line) if v is not None]
     y_max = nice_max(max(values, default=0))
-    out = _frame(title, y_max, y_unit)
+    out = _frame(title, y_max)
     n = max(len(bars), 1)
     step = w / n
     for i, v in enumerate(bars):
@@ -127,7 +131,9 @@ def bars_with_line(
             f'y="{TOP + h - bh:.1f}" width="{step * 0.7:.1f}" height="{bh:.1f}"/>'
         )
     for i, label in enumerate(labels):
-        if i % label_every == 0:
+        # counted back from the last day (today's is always labelled); the first bar's
+        # label would sit on the axis' 0
+        if (len(labels) - 1 - i) % label_every == 0 and i > 0:
             out.append(
                 f'<text class="xlab" x="{LEFT + (i + 0.5) * step:.1f}" y="{TOP + h + 16}" '
                 f'text-anchor="middle">{escape(label)}</text>'

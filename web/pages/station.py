@@ -52,8 +52,7 @@ def _power_chart(samples, day0_ms: int) -> str:
         x_min=0,
         x_max=24,
         x_ticks=[(h, f"{h:02d}:00") for h in range(0, 25, 3)],
-        y_unit="kW",
-        title=gettext("Power today"),
+        title=gettext("Power today") + " (kW)",
         empty_text=gettext("No power readings today"),
     )
 
@@ -64,8 +63,7 @@ def _energy_chart(days: list[int], mine: list, peers: list, has_peers: bool) -> 
         peers,
         labels=[f"{d // 100 % 100}-{d % 100:02d}" for d in days],
         label_every=10,
-        y_unit="kWh/kWp",
-        title=gettext("Daily energy, last 60 days"),
+        title=gettext("Daily energy, last 60 days") + " (kWh/kWp)",
         bar_name=gettext("this station"),
         line_name=(
             gettext("village peers (median)") if has_peers else gettext("no peers in the village")
@@ -136,7 +134,7 @@ def station(request: HttpRequest, station_id: str) -> HttpResponse:
     others = {p.id: daily.get(p.id, {}) for p in peers_cfg if p.id != s.id}
     mine = specific_yield(days, daily.get(s.id, {}), s.capacity_kw)
     alerts = sorted(
-        monitoring.alert_db().alerts(station=s.id), key=lambda a: a.opened_ms, reverse=True
+        monitoring.alert_db().alerts(station=s.id), key=lambda a: a.since_ms, reverse=True
     )[:HISTORY]
     village = config.village_by_id.get(s.village)
     return render(
@@ -162,7 +160,7 @@ def station(request: HttpRequest, station_id: str) -> HttpResponse:
                     "alert": a,
                     "kind": alert_kind_label(a.kind),
                     "state": ALERT_STATE_LABELS.get(a.state, a.state),
-                    "opened": local_time(a.opened_ms, config),
+                    "since": local_time(a.since_ms, config),
                     "resolved": local_time(a.resolved_ms, config),
                     "acked": local_time(a.acked_ms, config) if a.acked_ms else "",
                 }
