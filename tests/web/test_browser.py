@@ -32,7 +32,7 @@ def test_login_pages_on_desktop_and_phone(
     assert "admin1" in header and "管理员" in header
     assert "东陂村" in driver.find_element(By.TAG_NAME, "main").text
     screenshot(driver, tmp_path, "home")
-    for path, name in (("/users/", "users"), ("/audit/", "audit")):
+    for path, name in (("/users/", "users"), ("/users/vil1/", "user"), ("/audit/", "audit")):
         driver.get(web_server.url + path)
         wait_for(driver, "main h1")
         assert overflowing(driver) == [], name
@@ -46,7 +46,7 @@ def test_login_pages_on_desktop_and_phone(
     wait_for(driver, "main h1")
     assert overflowing(driver) == [], "phone"
     screenshot(driver, tmp_path, "users-phone")
-    for name in ("login", "home", "users", "audit", "audit-en", "users-phone"):
+    for name in ("login", "home", "users", "user", "audit", "audit-en", "users-phone"):
         assert (tmp_path / f"{name}.png").stat().st_size > 5000, name
 
 
