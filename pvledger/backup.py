@@ -55,6 +55,10 @@ def _web(c: Config) -> Path:
     return c.resolve(c.web.db_path)
 
 
+def _workorders(c: Config) -> Path:
+    return c.resolve(c.om.db_path)
+
+
 def _ledger(c: Config) -> Path:
     from revenue.payout import ledger_path
 
@@ -70,6 +74,7 @@ DATABASES: tuple[tuple[str, str, Callable[[Config], Path]], ...] = (
     ("alerts", "data/alerts.db", _alerts),
     ("ledger", "data/revenue.db", _ledger),
     ("web", "data/web.db", _web),
+    ("workorders", "data/workorders.db", _workorders),
 )
 #: the web database's audit trail keeps its head file beside it too (web/audit.py); its
 #: secret key file is not copied: a restored site makes a new one (everyone logs in again)

@@ -58,6 +58,9 @@ def restored_config(text: str) -> str:
     web = dict(raw.get("web") or {})
     web["db_path"] = _place("web")
     raw["web"] = web
+    om = dict(raw.get("om") or {})
+    om["db_path"] = _place("workorders")
+    raw["om"] = om
     if isinstance(raw.get("households"), str):
         raw["households"] = f"config/{Path(raw['households']).name}"
     body = yaml.safe_dump(raw, allow_unicode=True, sort_keys=False)
