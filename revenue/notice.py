@@ -42,6 +42,13 @@ KIND_ZH = {
     "award": "奖励补助",
 }
 
+#: several adjustment lines of one source, summed on the notice (revenue/adjustments.py)
+ADJUSTMENT_ZH = {
+    "late_receipt": "补发补贴",
+    "carried_failed": "退票重付",
+    "carried_unpaid": "未付结转",
+}
+
 #: flags of a line as the notice says them ("name:detail" by name, {detail} filled in);
 #: others are printed as recorded
 FLAGS_ZH = {
@@ -217,6 +224,8 @@ def build(config: Config, ledger: Ledger, run: RunRecord, village_id: str) -> No
                 {
                     "source": a["label_zh"],
                     "line_kind": "adjustment",
+                    "adjustment": a["source"],
+                    "period_of": a["period_of"],
                     "amount_fen": a["amount_fen"],
                     "unpaid_reason": a.get("unpaid_reason", ""),
                 }
@@ -242,21 +251,9 @@ def build(config: Config, ledger: Ledger, run: RunRecord, village_id: str) -> No
                 "；".join(notes),
             )
         )
-    village_labels = {
-        a["label_en"]: a["label_zh"] for a in adjustments if a["payee_kind"] == "village"
-    }
-    pools = tuple(
-        PoolUse(
-            r["pool"],
-            POOLS_ZH.get(r["pool"], r["pool"])
-            + (f"（{village_labels[r['flags']]}）" if r.get("flags") in village_labels else ""),
-            int(r["amount_fen"]),
-            int(r.get("carried_in_fen") or 0),
-            int(r.get("posts_paid_fen") or 0),
-            int(r.get("balance_fen") or r["amount_fen"]),
-        )
-        for r in _csv(files, "villages", period)
-        if r["village_id"] == village_id
+    pools = _pools(
+        [r for r in _csv(files, "villages", period) if r["village_id"] == village_id],
+        [a for a in adjustments if a["payee_kind"] == "village"],
     )
     later = superseded_by(ledger, run)
     v = config.village_by_id.get(village_id)
@@ -274,13 +271,69 @@ def build(config: Config, ledger: Ledger, run: RunRecord, village_id: str) -> No
     )
 
 
-def _sources(rows: list[dict], coop_name: dict[str, str]) -> tuple[str, ...]:
-    """ "label amount" per source, equal labels added up, lines of 0.00 left out."""
-    by_label: dict[str, int] = {}
+def _pools(rows: list[dict], adjustments: list[dict]) -> tuple[PoolUse, ...]:
+    """The village's pool lines; the rows adjustment lines added to a pool (late money for
+    twelve months is twelve rows per pool) summed into one per pool and kind."""
+    labels = {a["label_en"]: a for a in adjustments}
+    out: list[PoolUse] = []
+    extra: dict[tuple[str, str], list[tuple[dict, dict]]] = {}
     for r in rows:
-        label = _source_zh(r, coop_name)
-        by_label[label] = by_label.get(label, 0) + int(r["amount_fen"])
-    return tuple(f"{k} {fen_to_yuan_str(v)}" for k, v in by_label.items() if v)
+        a = labels.get(r.get("flags") or "")
+        if a is None:
+            out.append(
+                PoolUse(
+                    r["pool"],
+                    POOLS_ZH.get(r["pool"], r["pool"]),
+                    int(r["amount_fen"]),
+                    int(r.get("carried_in_fen") or 0),
+                    int(r.get("posts_paid_fen") or 0),
+                    int(r.get("balance_fen") or 0),
+                )
+            )
+        else:
+            extra.setdefault((r["pool"], a["source"]), []).append((r, a))
+    for (pool, source), items in extra.items():
+        if len(items) == 1:
+            note = items[0][1]["label_zh"]
+        else:
+            periods = sorted(a["period_of"] for _, a in items)
+            name = ADJUSTMENT_ZH.get(source, source)
+            note = f"{name} {periods[0]}至{periods[-1]}，{len(items)} 笔"
+        fen = sum(int(r["amount_fen"]) for r, _ in items)
+        out.append(
+            PoolUse(
+                pool,
+                f"{POOLS_ZH.get(pool, pool)}（{note}）",
+                fen,
+                sum(int(r.get("carried_in_fen") or 0) for r, _ in items),
+                sum(int(r.get("posts_paid_fen") or 0) for r, _ in items),
+                sum(int(r.get("balance_fen") or 0) for r, _ in items),
+            )
+        )
+    return tuple(out)
+
+
+def _sources(rows: list[dict], coop_name: dict[str, str]) -> tuple[str, ...]:
+    """ "label amount" per source, equal labels added up, lines of 0.00 left out; several
+    adjustment lines of one kind (a year of late subsidy) are one entry with their range."""
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        key = f"adj:{r['adjustment']}" if r.get("adjustment") else _source_zh(r, coop_name)
+        groups.setdefault(key, []).append(r)
+    out = []
+    for key, items in groups.items():
+        fen = sum(int(r["amount_fen"]) for r in items)
+        if not fen:
+            continue
+        labels = {r["source"] for r in items}
+        if key.startswith("adj:") and len(labels) > 1:
+            periods = sorted(r["period_of"] for r in items)
+            name = ADJUSTMENT_ZH.get(key[4:], key[4:])
+            label = f"{name}（{periods[0]}至{periods[-1]}，{len(items)} 笔）"
+        else:
+            label = items[0]["source"] if key.startswith("adj:") else key
+        out.append(f"{label} {fen_to_yuan_str(fen)}")
+    return tuple(out)
 
 
 def _source_zh(row: dict, coop_name: dict[str, str]) -> str:

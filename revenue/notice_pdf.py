@@ -103,7 +103,7 @@ def render_notice(config: Config, n: Notice, published: dt.date) -> bytes:
             Spacer(1, 2 * mm),
         ]
         if n.pools:
-            out.append(table(pool_rows, (36, 36, 36, 36, 36), right=(1, 2, 3, 4), total_rows=1))
+            out.append(table(pool_rows, (56, 31, 31, 31, 31), right=(1, 2, 3, 4), total_rows=1))
             out.append(Spacer(1, 2 * mm))
             out.append(
                 para(

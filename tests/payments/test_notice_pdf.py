@@ -217,3 +217,40 @@ def test_without_a_cjk_font_nothing_is_written(tmp_path, capsys, monkeypatch):
     finally:
         monkeypatch.undo()
         pdf.cjk_font.cache_clear()
+
+
+def test_a_year_of_late_money_is_one_entry_per_kind_and_pool() -> None:
+    """Twelve months of late subsidy on one household (or one pool) print as one entry with
+    its range and the sum, so a notice stays a sheet; one line keeps its own label."""
+    from revenue.notice import _pools, _sources
+
+    late = [
+        {"source": f"2025-{m:02d}补贴 2026-10到账", "line_kind": "adjustment",
+         "adjustment": "late_receipt", "period_of": f"2025-{m:02d}", "amount_fen": str(100 + m)}
+        for m in range(1, 13)
+    ]  # fmt: skip
+    own = {"source": "s-1", "line_kind": "station", "amount_fen": "12407"}
+    got = _sources([own, *late], {})
+    assert got == (
+        "户用电站 124.07",
+        f"补发补贴（2025-01至2025-12，12 笔） {fen_to_yuan_str(1278)}",
+    )
+    assert _sources([own, late[0]], {}) == ("户用电站 124.07", "2025-01补贴 2026-10到账 1.01")
+
+    adj = [
+        {"label_en": f"2025-{m:02d} subsidy", "label_zh": f"2025-{m:02d}补贴",
+         "source": "late_receipt", "period_of": f"2025-{m:02d}"}
+        for m in (1, 2)
+    ]  # fmt: skip
+    rows = [
+        {"pool": "jobs", "amount_fen": "500", "carried_in_fen": "100", "posts_paid_fen": "300",
+         "balance_fen": "300", "flags": ""},
+        {"pool": "jobs", "amount_fen": "70", "carried_in_fen": "0", "posts_paid_fen": "0",
+         "balance_fen": "70", "flags": "2025-01 subsidy"},
+        {"pool": "jobs", "amount_fen": "80", "carried_in_fen": "0", "posts_paid_fen": "0",
+         "balance_fen": "80", "flags": "2025-02 subsidy"},
+    ]  # fmt: skip
+    main_line, extra = _pools(rows, adj)
+    assert (main_line.label, main_line.amount_fen, main_line.balance_fen) == ("公益岗位", 500, 300)
+    assert extra.label == "公益岗位（补发补贴 2025-01至2025-02，2 笔）"
+    assert (extra.amount_fen, extra.balance_fen) == (150, 150)
