@@ -137,7 +137,8 @@ def om_lines(q) -> list[str]:
     for i, (cid, name) in enumerate(CONTRACTORS):
         villages = [v for j, (v, _) in enumerate(VILLAGES) if j % len(CONTRACTORS) == i]
         out.append(
-            f"    - {{id: {cid}, name: {name}, role: contractor, villages: [{', '.join(villages)}]}}"
+            f"    - {{id: {cid}, name: {name}, role: contractor, "
+            f"villages: [{', '.join(villages)}]}}"
         )
     names = CARETAKER_NAMES.split()
     for j, (vid, _) in enumerate(VILLAGES):
@@ -146,6 +147,57 @@ def om_lines(q) -> list[str]:
             f"    - {{id: care-{vid}, name: {names[j % len(names)]}, role: caretaker, "
             f"villages: [{vid}], contractor: {cid}}}"
         )
+    return out
+
+
+#: the years the demo villages have an approved distribution plan for
+PLAN_YEARS = range(2024, 2029)
+
+
+def plan_lines(q) -> list[str]:
+    """The `plans:` section: each village's approved plan per year (docs/payments.md).
+
+    Three posts take 3 x 600 x 12 = 21,600 of 36,000 yuan (60 %, the policy's minimum),
+    two works of 4,500 in April and September, two awards in June and December to two
+    households each: no pool waits more than 5 months for a use.
+    """
+    n_households = N_STATION_HOUSEHOLDS + N_COOP_MEMBERS - N_OVERLAP
+    out = ["plans:"]
+    out.append(
+        f"  policy: {{min_posts_percent: {q('60')}, max_idle_months: 6, "
+        "forbid_equal_handouts: true}"
+    )
+    out.append("  villages:")
+    for y in PLAN_YEARS:
+        for i, (vid, name) in enumerate(VILLAGES):
+            hh = [f"hh-{n:04d}" for n in range(i + 1, n_households + 1, len(VILLAGES))]
+            posts = ", ".join(
+                f"{{name: {post}, holder: {h}, yuan_per_month: {q('600.00')}}}"
+                for post, h in zip(("保洁员", "护林员", "光伏电站管护员"), hh[:3], strict=True)
+            )
+            works = ", ".join(
+                f"{{name: {work}, approval: {name}项目〔{y}〕{k}号, "
+                f"budget_yuan: {q('4500.00')}, month: {month}}}"
+                for k, (work, month) in enumerate((("村道修补", 4), ("水渠清淤", 9)), start=1)
+            )
+            awards = ", ".join(
+                f"{{name: {award}, month: {month}, beneficiaries: ["
+                + ", ".join(f"{{household: {h}, yuan: {q('300.00')}}}" for h in hh[3:5])
+                + "]}"
+                for award, month in (("孝老爱亲奖", 6), ("助学补助", 12))
+            )
+            out += [
+                f"    - village: {vid}",
+                f"      year: {y}",
+                f"      income_yuan: {q('36000.00')}",
+                f"      posts: [{posts}]",
+                f"      projects: [{works}]",
+                f"      awards: [{awards}]",
+                f"      approvals: {{assembly: {{date: {y - 1}-12-10, reference: "
+                f"{name}村民代表大会决议〔{y - 1}〕12号}}, township: {{date: {y - 1}-12-20, "
+                f"reference: 乡镇审核〔{y - 1}〕{i + 1}号}}, county: {{date: {y - 1}-12-28, "
+                f"reference: 吉州区备案〔{y - 1}〕{i + 1}号}}}}",
+            ]
     return out
 
 
@@ -311,9 +363,8 @@ def main() -> None:
     add(f"        - {{name: projects, percent: {q('25')}}}")
     add("        - {name: awards, remainder: true}")
     add("      jobs_pool: jobs")
-    add("      posts:")
-    for vid, _ in VILLAGES:
-        add(f"        - {{village: {vid}, name: 保洁员, count: 2, yuan_per_month: {q('500.00')}}}")
+    for line in plan_lines(q):
+        add(line)
 
     for line in om_lines(q):
         add(line)
