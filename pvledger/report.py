@@ -27,6 +27,7 @@ LABELS = {
         "top_households": "Largest household amounts [yuan]",
         "receivables": "Receivables by age (days past due) [yuan]",
         "bucket": "Days past due",
+        "documents": "Notice and annual statement",
         "village": "Village",
         "station": "Station",
         "kind": "Alert",
@@ -61,6 +62,7 @@ LABELS = {
         "top_households": "户用收益最高的农户 [元]",
         "receivables": "应收款账龄（逾期天数）[元]",
         "bucket": "逾期天数",
+        "documents": "公示与年度对账单",
         "village": "村",
         "station": "电站",
         "kind": "告警类型",
@@ -125,6 +127,8 @@ class ReportData:
     receivables_by_bucket: Sequence[tuple[str, int]] = ()
     #: one sentence under the receivables chart (the subsidy owed, the oldest)
     receivables_note: str = ""
+    #: [(link text, file name beside report.html)]: the notice PDF, a statement
+    documents: Sequence[tuple[str, str]] = ()
 
 
 def yuan(amount_fen: int) -> str:
@@ -330,6 +334,11 @@ def render_report(data: ReportData, lang: str = "en") -> str:
             ),
             f'<p id="receivables-note">{_e(data.receivables_note)}</p>',
         ]
+    if data.documents:
+        links = "".join(
+            f'<li><a href="{_e(href)}">{_e(text)}</a></li>' for text, href in data.documents
+        )
+        sections += [f"<h2>{_e(t['documents'])}</h2>", f'<ul id="documents">{links}</ul>']
     style = (
         "body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}"
         "table{border-collapse:collapse;margin:1em 0;width:100%}"

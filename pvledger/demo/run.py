@@ -9,7 +9,8 @@
    processes, Modbus TCP/RTU and MQTT; a household station is stopped through
    the simulator's control interface and its no_output alert is awaited on the
    broker's alert topic.
-5. Pay: the previous month's payout run (draft), its files in OUT/.
+5. Pay: the previous month's payout run (final), its files in OUT/, the notice (公示 PDF)
+   of one village and one household's annual statement.
 6. OUT/report.html and a short summary on stdout.
 
 Every process started here is stopped on the way out, Ctrl-C included.
@@ -17,6 +18,7 @@ Every process started here is stopped on the way out, Ctrl-C included.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import queue
@@ -201,14 +203,28 @@ def run_demo(opts: DemoOptions) -> int:
             # two years of statements, final runs and receipts, synthesised (arrears.py)
             owed = money_history(config, workdir, period, live_start, opts.seed, say)
 
-            outcome = payout(config, store, parse_period(period), out_dir=out, lang=opts.lang)
+            # final: the notice and the statement are printed only from a final run (the
+            # demo's ledger is new each time, in its own work folder)
+            outcome = payout(
+                config, store, parse_period(period), out_dir=out, lang=opts.lang, final=True
+            )
             summary = summarise(config, outcome, n_hist, live_readings, fired, period, opts.lang)
             data = report_data(config, store, period, outcome.result, live_start, summary)
             data = with_receivables(data, owed, opts.lang)
             store.close()
+            from pvledger.demo.paperwork import write_paperwork
+            from revenue.pdf import FontMissing
+
+            today = dt.datetime.now(config.site.tz).date()
+            try:
+                docs = write_paperwork(config, outcome.record, out, today, opts.lang)
+            except FontMissing as exc:  # the demo still shows the rest
+                docs = []
+                say(f"notice and statement not written: {exc}")
+            data = dataclasses.replace(data, documents=docs)
             (out / "report.html").write_text(render_report(data, opts.lang), encoding="utf-8")
             say()
-            say(f"payout run {period} (draft): every check passed")
+            say(f"payout run {period} ({outcome.record.status}): every check passed")
             say(late_money_line(outcome.result))
             for village, pools in village_totals(data).items():
                 say(f"  {pad(village, 8)} {yuan(pools):>12} yuan to village funds")
@@ -223,7 +239,7 @@ def run_demo(opts: DemoOptions) -> int:
             say()
             say(
                 f"files in {opts.out}/: "
-                + ", ".join(p.name for p in outcome.written)
+                + ", ".join([*(p.name for p in outcome.written), *(f for _, f in docs)])
                 + ", report.html"
             )
             say(f"demo finished in {time.monotonic() - t_begin:.0f} s")
