@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -68,11 +69,13 @@ def bench_config(folder: Path) -> Config:
         flags=re.M,
     )
     text = text.replace("path: data/pvledger.db", f"path: {folder / 'pv.db'}")
-    text = re.sub(r"  notify:\n(    - .*\n)+", "", text)  # count, do not send
+    raw = yaml.safe_load(text)
+    raw["alerts"].pop("notify", None)  # count, do not send
+    raw["alerts"]["db_path"] = str(folder / "alerts.db")
     (folder / "registry").mkdir(exist_ok=True)
     shutil.copy(ROOT / "registry" / "households.csv", folder / "registry" / "households.csv")
     (folder / "config.yaml").write_text(
-        text + f"  db_path: {folder / 'alerts.db'}\n", encoding="utf-8"
+        yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8"
     )
     return load_config(folder / "config.yaml")
 
