@@ -221,11 +221,17 @@ def run_demo(opts: DemoOptions) -> int:
             except FontMissing as exc:  # the demo still shows the rest
                 docs = []
                 say(f"notice and statement not written: {exc}")
+            from pvledger.demo.payments import payments_line, write_payments
+
+            # the bank batch, two failed transfers, their confirmation (docs/payments.md)
+            banked, pay_docs = write_payments(config, outcome.record, out, opts.lang)
+            docs = [*docs, *pay_docs]
             data = dataclasses.replace(data, documents=docs)
             (out / "report.html").write_text(render_report(data, opts.lang), encoding="utf-8")
             say()
             say(f"payout run {period} ({outcome.record.status}): every check passed")
             say(late_money_line(outcome.result))
+            say(payments_line(banked))
             for village, pools in village_totals(data).items():
                 say(f"  {pad(village, 8)} {yuan(pools):>12} yuan to village funds")
             for c, dist, paid, residue in data.cooperatives:

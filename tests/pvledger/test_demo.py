@@ -7,6 +7,7 @@ import csv
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -153,6 +154,16 @@ def test_demo_runs_end_to_end_and_leaves_files_and_report(tmp_path: Path) -> Non
     assert f"notice-{period}-dongpi.pdf" in names
     statements = sorted(n for n in names if n.startswith("statement-") and n.endswith(".pdf"))
     assert len(statements) == 1
+    # the final run's bank batch (mode 0600), confirmed with two failed transfers that
+    # the next run carries over, summarised on a page report.html links
+    assert "2 failed at the bank" in stdout and "lines carried into" in stdout
+    [batch] = (out / "payments").glob("batch-*-rcc-jizhou.xlsx")
+    assert stat.S_IMODE(batch.stat().st_mode) == 0o600
+    [page] = (n for n in names if n.startswith("payments-") and n.endswith(".html"))
+    assert f'href="{page}"' in (out / "report.html").read_text(encoding="utf-8")
+    summary_page = (out / page).read_text(encoding="utf-8")
+    assert "账户已销户" in summary_page and "户名不符" in summary_page
+    assert summary_page.count("carried_failed") == 2
     assert leftovers(str(out)) == []
 
     # the alert history holds the injected stop and nothing else: no pending alert left
