@@ -37,6 +37,12 @@ EVENT_LABELS: dict[str, Any] = {
     "assign": _("assigned"),
     "resolved_by_hand": _("resolved by hand"),
 }
+#: config devices[].role
+DEVICE_ROLE_LABELS: dict[str, Any] = {
+    "inverter": _("inverter"),
+    "meter": _("meter"),
+    "logger": _("data logger"),
+}
 #: core.reading.Quality labels
 QUALITY_LABELS: dict[str, Any] = {
     "good": _("good"),

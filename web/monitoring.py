@@ -55,6 +55,8 @@ class Fleet:
     today: int
     rows: list[StationNow]
     by_station: dict[str, StationNow]
+    #: village -> its rows, worst first (the village filter reads only these)
+    by_village: dict[str, list[StationNow]]
 
 
 @dataclass(frozen=True)
@@ -220,7 +222,10 @@ def build_rows(config: Config, readings: Readings, alerts: list[Alert]) -> Fleet
             )
         )
     out.sort(key=sort_key)
-    return Fleet(now_ms, readings.today, out, {r.station: r for r in out})
+    by_village: dict[str, list[StationNow]] = defaultdict(list)
+    for r in out:
+        by_village[r.village].append(r)
+    return Fleet(now_ms, readings.today, out, {r.station: r for r in out}, dict(by_village))
 
 
 def compute_fleet(config: Config, st: Store | None, alerts: list[Alert], now_ms: int) -> Fleet:

@@ -125,6 +125,7 @@ def alert(request: HttpRequest, alert_id: int) -> HttpResponse:
     a = _alert_or_404(request, alert_id)
     events = [_event_row(e, config) for e in monitoring.alert_db().events_of(a.id)]
     assigned = next((r for r in reversed(events) if r["event"].event == "assign"), None)
+    acked = next((r for r in reversed(events) if r["event"].event == "ack"), None)
     try:
         observed = observed_text(a, lang(), a.resolved_ms or clock.now_ms(), config)
     except Exception:  # a kind's wording must not take the page down
@@ -138,6 +139,7 @@ def alert(request: HttpRequest, alert_id: int) -> HttpResponse:
             "observed": observed,
             "events": events,
             "assigned": assigned,
+            "acked_by": (acked["by"] or "") if acked else "",
             "may_act": policy.can(request.user, "alerts.act"),
             "people": _people(config, village_of(a)),
             "note_max": NOTE_MAX,

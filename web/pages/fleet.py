@@ -40,7 +40,8 @@ def fleet(request: HttpRequest) -> HttpResponse:
     kind = _choice(request.GET.get("kind"), KIND_LABELS)
     state = _choice(request.GET.get("state"), STATES)
     now = monitoring.fleet()
-    base = [r for r in now.rows if matches(r, villages=visible, village=village, kind=kind)]
+    pool = now.by_village.get(village, []) if village else now.rows
+    base = [r for r in pool if matches(r, villages=visible, village=village, kind=kind)]
     counts = {s: 0 for s in STATES}
     for r in base:
         counts[r.state] += 1

@@ -15,11 +15,13 @@ from django.urls import path
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 
+from alerts.message import owner_name
 from core.localday import day_date, day_number, day_start_ms
 from core.reading import Quality
 from web import monitoring, policy, runtime, svg
 from web.labels import (
     ALERT_STATE_LABELS,
+    DEVICE_ROLE_LABELS,
     KIND_LABELS,
     QUALITY_LABELS,
     STATE_LABELS,
@@ -83,6 +85,7 @@ def _devices(station, latest) -> list[dict]:
         out.append(
             {
                 "device": d,
+                "role": DEVICE_ROLE_LABELS.get(d.role, d.role),
                 "last": local_time(max((s.ts_ms for s in got), default=None), config),
                 "fields": [
                     {
@@ -144,6 +147,7 @@ def station(request: HttpRequest, station_id: str) -> HttpResponse:
             "station": s,
             "village": village,
             "kind_label": KIND_LABELS.get(s.kind, s.kind),
+            "owner": owner_name(config, s.id)[1] or s.owner,
             "now": now,
             "state_label": STATE_LABELS[now.state] if now else "—",
             "as_of": local_time(fleet.now_ms, config),
