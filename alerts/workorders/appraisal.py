@@ -60,6 +60,9 @@ class StationKpi:
     kwh_per_kwp_day: float
     vs_peers: float | None
     availability: float | None
+    #: energy and income lost on the station's work orders opened in the month
+    lost_kwh: float = 0.0
+    lost_fen: int = 0
 
 
 @dataclass
@@ -143,6 +146,7 @@ def appraise(
     avail = fleet_availability(store, fleet, start, until, outage_intervals(alerts, until))
     area = area_contractor(config)
     orders = [o for o in db.orders() if start <= o.opened_ms < end]
+    losses = {o.id: order_loss(store, fleet, db, o, now_ms) for o in orders}
     result = Appraisal(month)
     for p in config.om.people:
         if p.role != "contractor" or (contractor and p.id != contractor):
@@ -158,12 +162,9 @@ def appraise(
                 within += o.repaired_ms <= due
             elif o.state != "repaired" and now_ms > due:
                 judged += 1  # past its deadline, unrepaired
-            wh, fen = o.lost_wh, o.lost_fen
-            if wh is None:
-                busy = busy_stations(db, o, o.fault_start_ms, now_ms)
-                wh, fen = evidence.estimate(store, fleet, o, now_ms, exclude=busy)
-            row.lost_kwh += (wh or 0) / 1000
-            row.lost_fen += fen or 0
+            wh, fen = losses[o.id]
+            row.lost_kwh += wh / 1000
+            row.lost_fen += fen
         row.verified = len(repair_h)
         if repair_h:
             row.median_repair_h = statistics.median(repair_h)
@@ -198,6 +199,8 @@ def appraise(
                 round(k / days, 3),
                 round(k / med, 3) if med else None,
                 a.share if a else None,
+                round(sum(losses[o.id][0] for o in orders if o.station == sid) / 1000, 3),
+                sum(losses[o.id][1] for o in orders if o.station == sid),
             )
         )
     for v, sts in fleet.village_stations.items():
@@ -212,9 +215,21 @@ def appraise(
                 "kwh_per_kwp": round(total / kw, 3) if kw else None,
                 "kwh_per_kwp_day": round(total / kw / days, 3) if kw else None,
                 "availability": _share([avail[s] for s in sts if s in avail]),
+                "lost_kwh": round(sum(losses[o.id][0] for o in orders if o.village == v) / 1000, 3),
+                "lost_fen": sum(losses[o.id][1] for o in orders if o.village == v),
             }
         )
     return result
+
+
+def order_loss(
+    store: Store, fleet: FleetIndex, db: WorkOrderDb, order: WorkOrder, now_ms: int
+) -> tuple[int, int]:
+    """(energy [Wh], income [fen]) an order lost: stored once verified, else estimated."""
+    if order.lost_wh is not None:
+        return order.lost_wh, order.lost_fen or 0
+    busy = busy_stations(db, order, order.fault_start_ms, now_ms)
+    return evidence.estimate(store, fleet, order, now_ms, exclude=busy)
 
 
 def _share(rows: list[Availability]) -> float | None:

@@ -37,6 +37,8 @@ STATION_COLS = (
     "kwh_per_kwp_day",
     "vs_peers",
     "availability",
+    "lost_kwh",
+    "lost_yuan",
 )
 VILLAGE_COLS = (
     "village",
@@ -46,6 +48,8 @@ VILLAGE_COLS = (
     "kwh_per_kwp",
     "kwh_per_kwp_day",
     "availability",
+    "lost_kwh",
+    "lost_yuan",
 )
 
 
@@ -77,8 +81,15 @@ def _rows(result):
         d["lost_kwh"] = round(d["lost_kwh"], 1)
         d["lost_yuan"] = yuan(d.pop("lost_fen"))
         contractors.append({k: d[k] for k in CONTRACTOR_COLS})
-    stations = [dataclasses.asdict(s) for s in result.stations]
-    return contractors, stations, result.villages
+    stations = []
+    for s in result.stations:
+        d = dataclasses.asdict(s)
+        d["lost_yuan"] = yuan(d.pop("lost_fen"))
+        stations.append(d)
+    villages = [{**v, "lost_yuan": yuan(v["lost_fen"])} for v in result.villages]
+    for v in villages:
+        del v["lost_fen"]
+    return contractors, stations, villages
 
 
 def _fmt(v) -> str:

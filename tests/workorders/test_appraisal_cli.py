@@ -102,6 +102,10 @@ def test_order_through_the_cli_and_the_appraisal(tmp_path: Path):
     assert by["ct-1"]["availability"] == share < 1.0
     assert by["ct-2"]["availability"] == 1.0
     st = {s["station"]: s for s in doc["stations"]}
+    # the order's loss, summed per station and village for the month
+    assert st["s-a1"]["lost_yuan"] == by["ct-1"]["lost_yuan"] and st["s-a2"]["lost_yuan"] == "0.00"
+    vil = {v["village"]: v for v in doc["villages"]}
+    assert vil["va"]["lost_kwh"] == round(o.lost_wh / 1000, 3) and vil["vb"]["lost_kwh"] == 0
     assert st["s-a1"]["vs_peers"] < 1.0 < st["s-a2"]["vs_peers"] + 0.01
     wb = openpyxl.load_workbook(xlsx)
     assert [ws.title for ws in wb] == [
