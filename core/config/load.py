@@ -18,8 +18,9 @@ from core.config.model import Cooperative, Household, Mqtt, Site, Station, Stora
 from core.config.mqtt_identity import identity_problems
 from core.config.notice import Notice
 from core.config.om import Om, om_problems
-from core.config.payments import Payments
 from core.config.paths import PathOutside, confine, fix_for, path_values
+from core.config.payments import Payments
+from core.config.plans import Plans, plan_problems
 from core.config.receivables import Receivables
 from core.config.record import Config, default_config_path
 from core.config.references import reference_problems
@@ -46,6 +47,7 @@ TOP_KEYS = (
     "om",
     "notice",
     "payments",
+    "plans",
 )
 
 
@@ -82,6 +84,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     web = col.model(Web, data.get("web"), ("web",))
     payments = col.model(Payments, data.get("payments"), ("payments",))
     notice = col.model(Notice, data.get("notice"), ("notice",))
+    plans = col.model(Plans, data.get("plans"), ("plans",)) if "plans" in data else None
     villages = col.items(Village, "villages")
     cooperatives = col.items(Cooperative, "cooperatives")
     stations = col.items(Station, "stations")
@@ -123,6 +126,16 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
                 "no tariff has a component of this name",
                 f"use one of {', '.join(sorted(known))}",
             )
+    if plans is not None:
+        rule_posts = [
+            (("allocation", "village", i, "posts", j), p.village)
+            for i, r in enumerate(allocation.village if allocation else ())
+            for j, p in enumerate(r.posts)
+        ]
+        for kp, message, fix in plan_problems(
+            plans, [v.id for _, v in villages], [h.id for h, _ in households], rule_posts
+        ):
+            col.add(kp, message, fix)
     if om is not None:
         for kp, message, fix in om_problems(
             om, {s.id for _, s in stations}, {v.id for _, v in villages}
@@ -162,6 +175,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         notice=notice,
         om=om,
         payments=payments,
+        plans=plans,
     )
 
 

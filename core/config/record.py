@@ -15,8 +15,9 @@ from core.config.devices import Device
 from core.config.model import Cooperative, Household, Mqtt, Site, Station, Storage, Village
 from core.config.notice import Notice
 from core.config.om import Om
-from core.config.payments import Payments
 from core.config.paths import PathOutside, confine, fix_for
+from core.config.payments import Payments
+from core.config.plans import Plans
 from core.config.receivables import Receivables
 from core.config.tariffs import Tariff
 from core.config.web import Web
@@ -43,6 +44,8 @@ class Config:
     receivables: Receivables = field(default_factory=Receivables)
     payments: Payments = field(default_factory=Payments)
     om: Om = field(default_factory=Om)
+    #: village distribution plans; None (no section): pools pay the rules' posts
+    plans: Plans | None = None
     _idx: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
