@@ -61,6 +61,22 @@ class PoolLine:
     paid_fen: int = 0
     balance_fen: int = 0
     flags: str = ""
+    #: the plan lines this pool paid or could not pay this period (revenue/plans.py)
+    uses: tuple[UseLine, ...] = ()
+
+
+@dataclass(frozen=True)
+class UseLine:
+    """A planned use of a pool in a month: paid whole, or unpaid when the pool ran short [fen]."""
+
+    village: str
+    pool: str
+    kind: str  # post | project | award
+    line: str
+    month: str
+    amount_fen: int
+    household: str = ""
+    paid: bool = True
 
 
 @dataclass(frozen=True)
@@ -158,13 +174,19 @@ def village(
     months: int,
     carried_in_fen: int,
     village_of: dict[str, str],
+    uses: Sequence | None = None,
+    carried_pools_fen: dict[str, int] | None = None,
 ) -> tuple[list[PayoutLine], list[PoolLine]]:
-    """Legacy share (flagged, if the policy allows), then pools, then posts from the jobs pool.
+    """Legacy share (flagged, if the policy allows), then pools, then what the pools pay.
 
     Percent pools are rounded half-up each; the remainder pool takes exactly what is left.
     Without a remainder pool the percentages add up to 100 and the split is by largest
-    remainder. Posts are paid from the jobs pool's balance (carried in + this period);
-    what is left carries forward.
+    remainder. Without a plan (``uses`` None) the rule's posts are paid from the jobs
+    pool's balance (carried in + this period). With a plan, ``uses`` (revenue/plans.py
+    PlanUse) are paid in order from their pool's balance, each whole or not at all; the
+    jobs pool's carried balance is ``carried_in_fen``, the others' ``carried_pools_fen``
+    by pool name; post wages become payout lines to the holders (source "post wage").
+    What is left carries forward.
     """
     payouts: list[PayoutLine] = []
     left = distributable_fen
@@ -186,6 +208,14 @@ def village(
         pools[rest[0].name] = left - sum(pools.values())
     else:
         pools = split_largest_remainder(left, {p.name: p.percent for p in rule.pools})
+    if uses is not None:
+        carried = dict(carried_pools_fen or {})
+        carried[rule.jobs_pool] = carried_in_fen
+        out = [
+            _planned_pool(village_id, p.name, pools[p.name], carried.get(p.name, 0), uses, flag)
+            for p in rule.pools
+        ]
+        return payouts + _wage_lines(village_id, out), out
     wages = sum(
         yuan_to_fen(p.yuan_per_month) * p.count * months
         for p in rule.posts
@@ -206,6 +236,37 @@ def village(
         else:
             out.append(PoolLine(village_id, p.name, amt, 0, 0, amt, flag))
     return payouts, out
+
+
+def _planned_pool(
+    village_id: str, pool: str, amount_fen: int, carried_fen: int, uses: Sequence, flag: str
+) -> PoolLine:
+    """One pool paying its planned uses in order, each whole while the balance lasts."""
+    avail, lines = carried_fen + amount_fen, []
+    for u in uses:
+        if u.pool != pool:
+            continue
+        paid = u.amount_fen <= avail
+        avail -= u.amount_fen if paid else 0
+        lines.append(
+            UseLine(village_id, pool, u.kind, u.line, u.month, u.amount_fen, u.household, paid)
+        )
+    short = sum(u.amount_fen for u in lines if not u.paid)
+    note = f"plan lines short by {short} fen (unpaid, balance too small)" if short else ""
+    paid_fen = sum(u.amount_fen for u in lines if u.paid)
+    return PoolLine(
+        village_id, pool, amount_fen, carried_fen, paid_fen, avail, _join(flag, note), tuple(lines)
+    )
+
+
+def _wage_lines(village_id: str, pools: list[PoolLine]) -> list[PayoutLine]:
+    """The paid post wages as one payout line per holder (source "post wage")."""
+    fen: dict[str, int] = {}
+    for p in pools:
+        for u in p.uses:
+            if u.kind == "post" and u.paid:
+                fen[u.household] = fen.get(u.household, 0) + u.amount_fen
+    return [PayoutLine(h, village_id, "post wage", "post", fen[h]) for h in sorted(fen)]
 
 
 def _join(*parts: str) -> str:

@@ -92,7 +92,8 @@ def invariant_total(config: Config, r: RunResult) -> Check:
     """households + cooperative residue + village pools == distributable, over the run [fen]."""
     total_dist = sum(s.distributable_fen for s in r.stations)
     total_out = (
-        sum(p.amount_fen for p in r.payouts)
+        # post wages are paid out of the pools' balances, counted there (pool_uses_add_up)
+        sum(p.amount_fen for p in r.payouts if p.kind != "post")
         + sum(c.residue_fen for c in r.cooperatives)
         + sum(p.amount_fen for p in r.pools)
     )
@@ -165,6 +166,30 @@ def adjustments_paid_once(config: Config, r: RunResult) -> Check:
     return _check("adjustment lines: each paid once, none negative", bad)
 
 
+def pool_uses_add_up(config: Config, r: RunResult) -> Check:
+    """Per pool: carried in + income = paid + balance, paid = its paid plan lines, and the
+    post wage lines = the paid post uses, per holder [fen] (docs/payments.md)."""
+    bad = []
+    wages: dict[str, int] = defaultdict(int)
+    for p in r.pools:
+        # without plans a pool's paid/balance belong to the rules' posts (no_negative_line)
+        balanced = p.carried_in_fen + p.amount_fen == p.paid_fen + p.balance_fen
+        if config.plans is not None and not balanced:
+            bad.append(f"{p.village}/{p.pool}: carried in + income != paid + balance")
+        if p.uses and sum(u.amount_fen for u in p.uses if u.paid) != p.paid_fen:
+            bad.append(f"{p.village}/{p.pool}: paid != its paid plan lines")
+        for u in p.uses:
+            if u.kind == "post" and u.paid:
+                wages[u.household] += u.amount_fen
+    lines: dict[str, int] = defaultdict(int)
+    for p in r.payouts:
+        if p.kind == "post":
+            lines[p.household] += p.amount_fen
+    if dict(wages) != dict(lines):
+        bad.append("post wage lines != the paid post uses of the pools")
+    return _check("pool uses add up (carried in + income = uses + balance)", bad)
+
+
 #: every payout run runs all of these, in this order
 MANDATORY: tuple[Callable[[Config, RunResult], Check], ...] = (
     inputs_complete,
@@ -174,6 +199,7 @@ MANDATORY: tuple[Callable[[Config, RunResult], Check], ...] = (
     no_negative_line,
     everyone_has_a_line,
     adjustments_paid_once,
+    pool_uses_add_up,
 )
 
 

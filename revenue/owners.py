@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from core.config import Config
 from core.config.model import Station
 from revenue import allocate as al
+from revenue import plans
 from revenue.period import Period
 
 
@@ -131,14 +132,22 @@ def _villages(a: Allocation, village_of: dict[str, str]) -> None:
         rule = a.rule("village", v)
         if rule is None:
             continue
+        planned = a.config.plans is not None  # then pools pay by the plans only
+        uses = plans.period_uses(a.config, v, a.period, rule.jobs_pool) if planned else None
+        carried = {
+            k.split("/", 1)[1]: fen for k, fen in a.carried_in_fen.items() if k.startswith(f"{v}/")
+        }
         lines, pools = al.village(
-            v, totals[v], rule, a.period.month_count, a.carried_in_fen.get(v, 0), village_of
-        )
+            v, totals[v], rule, a.period.month_count, a.carried_in_fen.get(v, 0), village_of,
+            uses, carried,
+        )  # fmt: skip
         a.payouts += lines
         a.pools += pools
         for p in pools:
             if p.pool == rule.jobs_pool:
                 a.state["jobs_balance_fen"][v] = p.balance_fen
+            elif planned:  # a plan's other pools carry their balance too
+                a.state.setdefault(plans.POOL_BALANCE_KEY, {})[f"{v}/{p.pool}"] = p.balance_fen
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 from core.config import Config
 from core.problems import BadInput, Problem
 from core.store.base import Store
-from revenue import adjustments
+from revenue import adjustments, plans
 from revenue.ledger import Ledger, LedgerBroken
 from revenue.meter_import import load_imported
 from revenue.period import Period
@@ -44,7 +44,11 @@ def carried_in(ledger: Ledger, period: Period) -> dict[str, int] | None:
     prev = ledger.effective_final(period.previous().id)
     if prev is None:
         return None
-    return {k: int(v) for k, v in json.loads(prev.state).get("jobs_balance_fen", {}).items()}
+    state = json.loads(prev.state)
+    out = {k: int(v) for k, v in state.get("jobs_balance_fen", {}).items()}
+    # the other pools of a distribution plan, keyed "village/pool" (revenue/plans.py)
+    out.update({k: int(v) for k, v in state.get("pool_balance_fen", {}).items()})
+    return out
 
 
 def unapproved_rules(config: Config, period: Period) -> list[str]:
@@ -127,6 +131,20 @@ def payout(
                             "add approval: <document number> to the rule",
                         )
                         for r in unapproved
+                    ]
+                )
+            unplanned = plans.unapproved(config, period)
+            if unplanned:
+                raise BadInput(
+                    [
+                        Problem(
+                            f"plans: village {v}",
+                            f"{why}: payouts from its pools are blocked until the "
+                            "distribution plan is approved",
+                            "add the plan's approvals (assembly, township, county) with dates "
+                            "before the period, see docs/payments.md",
+                        )
+                        for v, why in unplanned
                     ]
                 )
         result = compute(

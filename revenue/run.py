@@ -184,7 +184,7 @@ def compute(
     reader = EnergyReader(config, store, period.start_ms(tz), period.end_ms(tz), imported=imported)
     warnings: list[str] = []
     if carried_in is None:
-        if any(r.posts for r in config.allocation.village):
+        if config.plans is not None or any(r.posts for r in config.allocation.village):
             warnings.append(
                 f"no final run for {period.previous().id}: jobs pools start with nothing carried in"
             )
@@ -260,6 +260,8 @@ def inputs_hash(
         },
         "carried_in_fen": dict(sorted(carried_in.items())),
     }
+    if config.plans is not None:  # absent without plans: earlier hashes still hold
+        inputs["plans"] = config.plans.model_dump(mode="json")
     if adjustments:  # absent when none, so the hashes of earlier runs still hold
         inputs["adjustments"] = [asdict(a) for a in adjustments]
     return sha256_json(inputs)
