@@ -87,6 +87,10 @@ ZH = {
     "label_zh": "说明(中文)",
     "label_en": "说明(英文)",
     "unpaid_reason": "未付原因",
+    "month": "月份",
+    "use_kind": "用途",
+    "plan_line": "分配计划项目",
+    "paid": "已付",
 }
 
 SHEETS_ZH = {
@@ -99,6 +103,7 @@ SHEETS_ZH = {
     "reconciliation": "对账",
     "checks": "检查",
     "adjustment-lines": "补发明细",
+    "plan-lines": "分配计划执行",
 }
 
 #: the three uses 国开办发〔2017〕61号 allows, for the notice board
@@ -287,7 +292,7 @@ def tables(config: Config, r: RunResult) -> dict[str, list[dict]]:
             v = row[k + "_fen"]
             row[k + "_yuan"] = "" if v == "" else fen_to_yuan_str(v)
         recon.append(row)
-    return {
+    out = {
         "stations": stations,
         "components": components,
         "households": households,
@@ -298,6 +303,30 @@ def tables(config: Config, r: RunResult) -> dict[str, list[dict]]:
         "checks": checks,
         "adjustment-lines": adjustment_lines,
     }
+    plan_lines = _plan_lines(r)
+    if plan_lines:  # only with distribution plans: the files of earlier runs are unchanged
+        out["plan-lines"] = plan_lines
+    return out
+
+
+def _plan_lines(r: RunResult) -> list[dict]:
+    """Each planned use of a village pool this run: paid, or unpaid when the pool was short."""
+    rows = []
+    for p in r.pools:
+        for u in p.uses:
+            row = {
+                "village_id": u.village,
+                "pool": u.pool,
+                "month": u.month,
+                "use_kind": u.kind,
+                "plan_line": u.line,
+                "household_id": u.household,
+                "amount_fen": u.amount_fen,
+            }
+            _fen_cols(row, "amount")
+            row["paid"] = "yes" if u.paid else "no"
+            rows.append(row)
+    return rows
 
 
 def _unpaid_flag(a) -> str:
@@ -414,6 +443,19 @@ def to_xlsx(config: Config, r: RunResult, t: dict[str, list[dict]], lang: str) -
                     for f in (p.amount_fen, p.paid_fen, p.balance_fen)
                 ),
             ]
+        uses = [u for p in pools_of.get(v, []) for u in p.uses]
+        if uses:  # the pool uses by the distribution plan (names masked like the lines above)
+            yield []
+            yield [(c, PLAIN) for c in ("分配计划项目", "月份", "金额(元)", "标记")]
+            for u in uses:
+                hh = names.get(u.household)
+                who = f"（{mask_name(hh.name)}）" if hh else ""
+                yield [
+                    num(u.line.split(" ", 1)[-1] + who),
+                    num(u.month),
+                    num(_cell("x_yuan", fen_to_yuan_str(u.amount_fen))),
+                    num("" if u.paid else "未付：资金池余额不足"),
+                ]
 
     adj_villages = {a.village for a in r.adjustments if a.village}
     sheets += [
