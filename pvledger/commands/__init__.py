@@ -17,6 +17,7 @@ COMMANDS: tuple[str, ...] = (
     "payments",
     "notice",
     "statements",
+    "plans",
     "alerts",
     "workorders",
     "appraisal",

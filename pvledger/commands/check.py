@@ -77,7 +77,21 @@ def run(args: argparse.Namespace) -> int:
     check_protocols(cfg)
     print(summary(cfg))
     _payee_warnings(cfg)
-    return 0
+    return _plan_violations(cfg)
+
+
+def _plan_violations(cfg: Config) -> int:
+    """The distribution plans against the county policy (`pvledger plans check`): 1 when
+    any plan breaks it, each violation listed."""
+    from pvledger.commands.plans import violation_lines
+
+    if cfg.plans is None:
+        return 0
+    lines = violation_lines(cfg)
+    print(f"plans     {len(cfg.plans.villages)}, {len(lines)} policy violations")
+    for line in lines:
+        print(f"  {line}")
+    return 1 if lines else 0
 
 
 def _payee_warnings(cfg: Config, shown: int = 20) -> None:
