@@ -29,7 +29,7 @@ from web.pages import runs_data as data
 from web.pages.runs_text import column_label, pool_label, table_label, words
 
 nav = NavItem(lazy(lambda: words()["nav"], str)(), "runs", "runs.view", order=40)
-for _action in ("run.compute", "run.finalize", "run.supersede", "run.refused"):
+for _action in ("run.compute", "run.finalize", "run.correction", "run.supersede", "run.refused"):
     audit.label(_action, lazy(lambda a=_action: words()[a], str)())
 for _key in ("run", "period", "draft", "supersedes", "reason", "problem"):
     audit.label_detail(_key, lazy(lambda k=_key: words()["d." + k], str)())
@@ -65,18 +65,32 @@ def run_acts() -> dict[int, list[Act]]:
     for e in AuditEntry.objects.filter(action__in=ACTION_CODES).order_by("seq"):
         d = audit.details_of(e)
         act = Act(e.action, e.username, e.recorded_at[:19].replace("T", " ") + " UTC", d)
-        for key in ("run", "draft"):
+        for key in ("run", "draft", "supersedes"):
             if isinstance(d.get(key), int):
                 out.setdefault(d[key], []).append(act)
     return out
 
 
-ACTION_CODES = ("run.compute", "run.finalize", "run.supersede")
+#: the actions that record a final run
+FINISHING = ("run.finalize", "run.supersede")
+ACTION_CODES = ("run.compute", "run.finalize", "run.correction", "run.supersede")
 
 
 def computed_by(acts: dict[int, list[Act]], seq: int) -> str | None:
     """Who computed run seq on this site (None: on the command line, or not a draft)."""
     return next((a.user for a in acts.get(seq, []) if a.action == "run.compute"), None)
+
+
+def history_of(acts: dict[int, list[Act]], seq: int) -> list[Act]:
+    """What was done to run seq; first, for a final run, how it came about: the computing
+    of the draft it finalized, or the correction asked of the run it supersedes."""
+    own = acts.get(seq, [])
+    made = [a for a in own if a.details.get("run") == seq]
+    drafts = sorted({a.details["draft"] for a in made if "draft" in a.details})
+    old = sorted({a.details["supersedes"] for a in made if a.action == "run.supersede"})
+    before = [a for d in drafts for a in acts.get(d, []) if a.action == "run.compute"]
+    before += [a for o in old for a in acts.get(o, []) if a.action == "run.correction"]
+    return before + [a for a in own if a not in before]
 
 
 def _superseded_by(runs) -> dict[int, int]:
@@ -161,7 +175,12 @@ def runs(request: HttpRequest) -> HttpResponse:
         superseded = _superseded_by(all_runs)
         for r in reversed(all_runs):
             status = _status(r, superseded)
-            by = computed_by(acts, r.seq)
+            done = history_of(acts, r.seq)
+            by = next((a.user for a in done if a.action == "run.compute"), None)
+            fin = next(
+                (a.user for a in done if a.action in FINISHING and a.details.get("run") == r.seq),
+                None,
+            )
             rows.append(
                 {
                     "seq": r.seq,
@@ -170,6 +189,7 @@ def runs(request: HttpRequest) -> HttpResponse:
                     "status_label": t["s." + status],
                     "at": r.recorded_at.replace("T", " ").replace("Z", " UTC"),
                     "by": by or t["cli"],
+                    "finalized_by": fin or ("—" if r.status == "draft" else t["cli"]),
                     "supersedes": r.supersedes,
                 }
             )
@@ -180,12 +200,26 @@ def runs(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _finalized_already(period_id: str) -> str | None:
+    """In the page's words: the period has a final run (payout() refuses it too)."""
+    ledger = _ledger()
+    if ledger is None:
+        return None
+    with ledger:
+        final = next(
+            (r for r in ledger.runs() if r.period == period_id and r.status == "final"), None
+        )
+    return words()["has_final"].format(seq=final.seq) if final else None
+
+
 @require_POST
 @policy.requires("runs.compute")
 def compute(request: HttpRequest) -> HttpResponse:
     """Compute a draft for a period (the same function as `pvledger revenue`)."""
     period = request.POST.get("period", "").strip()
-    out, error = _publish(request, period)
+    out, error = None, _finalized_already(period)
+    if error is None:
+        out, error = _publish(request, period)
     if error is not None:
         audit.record(request, "run.refused", {"period": period, "problem": error[:500]})
         messages.error(request, error)
@@ -199,17 +233,6 @@ def compute(request: HttpRequest) -> HttpResponse:
 @policy.requires("runs.finalize")
 def finalize(request: HttpRequest, seq: int) -> HttpResponse:
     """Finalize a draft another user computed (four eyes)."""
-    return _finish(request, seq, supersede=False)
-
-
-@require_POST
-@policy.requires("runs.supersede")
-def supersede(request: HttpRequest, seq: int) -> HttpResponse:
-    """Replace the period's final run by a draft another user computed, with a reason."""
-    return _finish(request, seq, supersede=True)
-
-
-def _finish(request: HttpRequest, seq: int, *, supersede: bool) -> HttpResponse:
     t = words()
     ledger = _ledger()
     if ledger is None:
@@ -220,24 +243,87 @@ def _finish(request: HttpRequest, seq: int, *, supersede: bool) -> HttpResponse:
             raise Http404("no such run")
         problem = _draft_guard(ledger, run, request.user.username, run_acts(), t)
         final = ledger.effective_final(run.period)
-    reason = request.POST.get("reason", "").strip()
-    if problem is None and supersede and final is None:
-        problem = t["no_final"]
-    if problem is None and not supersede and final is not None:
+    if problem is None and final is not None:
         problem = t["has_final"].format(seq=final.seq)
-    if problem is None and supersede and not reason:
-        problem = t["need_reason"]
     if problem is not None:
         return _refuse(request, seq, problem, {"period": run.period})
-    kw = {"supersede": True, "reason": reason} if supersede else {"final": True}
-    out, error = _publish(request, run.period, **kw)
+    out, error = _publish(request, run.period, final=True)
     if error is not None:
         return _refuse(request, seq, error[:500], {"period": run.period})
     details = {"run": out.record.seq, "draft": seq, "period": run.period}
-    if supersede:
-        details |= {"supersedes": final.seq, "reason": reason}
-    audit.record(request, "run.supersede" if supersede else "run.finalize", details)
+    audit.record(request, "run.finalize", details)
     messages.success(request, t["finalized"].format(seq=out.record.seq, draft=seq))
+    return redirect("run", seq=out.record.seq)
+
+
+def pending_correction(acts: dict[int, list[Act]], seq: int) -> Act | None:
+    """The correction asked for a final run that no supersede has answered yet."""
+    pending = None
+    for a in acts.get(seq, []):
+        if a.action == "run.correction" and a.details.get("run") == seq:
+            pending = a
+        elif a.action == "run.supersede" and a.details.get("supersedes") == seq:
+            pending = None
+    return pending
+
+
+def _final_in_force(ledger, seq: int, t: dict):
+    """(run, problem): the run, and why it is not a final run in force (None if it is)."""
+    runs_ = ledger.runs()
+    run = next((r for r in runs_ if r.seq == seq), None)
+    if run is None:
+        raise Http404("no such run")
+    if run.status != "final" or seq in _superseded_by(runs_):
+        return run, t["not_in_force"]
+    return run, None
+
+
+@require_POST
+@policy.requires("runs.supersede")
+def correction(request: HttpRequest, seq: int) -> HttpResponse:
+    """Ask for a final run to be superseded, with the reason; another user carries it out."""
+    t = words()
+    ledger = _ledger()
+    if ledger is None:
+        raise Http404("no ledger")
+    with ledger:
+        run, problem = _final_in_force(ledger, seq, t)
+    reason = request.POST.get("reason", "").strip()
+    if problem is None and not reason:
+        problem = t["need_reason"]
+    if problem is None and pending_correction(run_acts(), seq) is not None:
+        problem = t["already_asked"]
+    if problem is not None:
+        return _refuse(request, seq, problem, {"period": run.period})
+    audit.record(request, "run.correction", {"run": seq, "period": run.period, "reason": reason})
+    messages.success(request, t["asked"])
+    return redirect("run", seq=seq)
+
+
+@require_POST
+@policy.requires("runs.supersede")
+def supersede(request: HttpRequest, seq: int) -> HttpResponse:
+    """Supersede a final run as another user asked (four eyes), with that user's reason."""
+    t = words()
+    ledger = _ledger()
+    if ledger is None:
+        raise Http404("no ledger")
+    with ledger:
+        run, problem = _final_in_force(ledger, seq, t)
+    asked = pending_correction(run_acts(), seq)
+    if problem is None and asked is None:
+        problem = t["not_asked"]
+    if problem is None and asked.user == request.user.username:
+        problem = t["four_eyes_correction"].format(user=asked.user)
+    if problem is not None:
+        return _refuse(request, seq, problem, {"period": run.period})
+    reason = asked.details["reason"]
+    out, error = _publish(request, run.period, supersede=True, reason=reason)
+    if error is not None:
+        return _refuse(request, seq, error[:500], {"period": run.period})
+    details = {"run": out.record.seq, "supersedes": seq, "period": run.period, "reason": reason}
+    audit.record(request, "run.supersede", details)
+    messages.success(request, t["superseded"].format(seq=out.record.seq, old=seq))
     return redirect("run", seq=out.record.seq)
 
 
@@ -289,12 +375,11 @@ def run_page(request: HttpRequest, seq: int) -> HttpResponse:
     ]
     history = [
         {"label": t[a.action], "user": a.user, "at": a.at, "reason": a.details.get("reason", "")}
-        for a in acts.get(seq, [])
+        for a in history_of(acts, seq)
     ]
     if not history:
         at = run.recorded_at.replace("T", " ").replace("Z", " UTC")
         history = [{"label": t["recorded_cli"], "user": t["cli"], "at": at, "reason": ""}]
-    can_finish = guard is None
     context = {
         "t": t,
         "run": run,
@@ -311,14 +396,13 @@ def run_page(request: HttpRequest, seq: int) -> HttpResponse:
             pools=_yuan(data.total_fen(pools, "amount_fen")),
         ),
         "superseded_text": t["superseded_by"].format(seq=superseded.get(run.seq)),
-        "supersede_hint": t["supersede_hint"].format(seq=final.seq if final else ""),
-        "can_finalize": can_finish and final is None and policy.can(request.user, "runs.finalize"),
-        "can_supersede": can_finish
-        and final is not None
-        and policy.can(request.user, "runs.supersede"),
+        "can_finalize": guard is None
+        and final is None
+        and policy.can(request.user, "runs.finalize"),
         "guard": guard
         if run.status == "draft" and policy.can(request.user, "runs.finalize")
         else None,
+        **_correction_context(request, run, status, acts, t),
         "notices": [
             {"id": v, "name": config.village_by_id[v].name if v in config.village_by_id else v}
             for v in sorted({r["village_id"] for r in [*households, *pools]})
@@ -327,6 +411,22 @@ def run_page(request: HttpRequest, seq: int) -> HttpResponse:
         else [],
     }
     return render(request, "runs/run.html", context)
+
+
+def _correction_context(request: HttpRequest, run, status: str, acts, t: dict) -> dict:
+    """What a final run in force offers: ask for a correction, or carry out one asked."""
+    if status != "final" or not policy.can(request.user, "runs.supersede"):
+        return {"can_ask": False, "asked": None, "can_supersede": False, "asked_guard": None}
+    asked = pending_correction(acts, run.seq)
+    mine = asked is not None and asked.user == request.user.username
+    return {
+        "can_ask": asked is None,
+        "asked": t["asked_by"].format(user=asked.user, at=asked.at, reason=asked.details["reason"])
+        if asked
+        else None,
+        "can_supersede": asked is not None and not mine,
+        "asked_guard": t["four_eyes_correction"].format(user=asked.user) if mine else None,
+    }
 
 
 def _yuan(fen: int) -> str:
@@ -383,6 +483,7 @@ urlpatterns = [
     path("runs/compute", compute, name="run_compute"),
     path("runs/<int:seq>/", run_page, name="run"),
     path("runs/<int:seq>/finalize", finalize, name="run_finalize"),
+    path("runs/<int:seq>/correction", correction, name="run_correction"),
     path("runs/<int:seq>/supersede", supersede, name="run_supersede"),
     path("runs/<int:seq>/files/<str:name>", run_file, name="run_file"),
 ]
