@@ -3,6 +3,9 @@
 Machine columns are integer fen (``*_fen``); each has a ``*_yuan`` twin with two decimals
 for people. CSV headers stay English (stable for machines); ``lang="zh"`` gives the xlsx
 Chinese headers. The xlsx has a 公示 sheet per village with masked names (张*华).
+Adjustment lines (money of other periods, revenue/adjustments.py) have their own table
+and appear on the household, village and 公示 lines with their label; a line with an
+``unpaid_reason`` is listed, not counted in what a household is paid now.
 """
 
 from __future__ import annotations
