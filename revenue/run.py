@@ -261,7 +261,10 @@ def inputs_hash(
         "carried_in_fen": dict(sorted(carried_in.items())),
     }
     if config.plans is not None:  # absent without plans: earlier hashes still hold
-        inputs["plans"] = config.plans.model_dump(mode="json")
+        years = {int(m[:4]) for m in period.month_ids}  # only the plans that pay this period
+        inputs["plans"] = [
+            p.model_dump(mode="json") for p in config.plans.villages if p.year in years
+        ]
     if adjustments:  # absent when none, so the hashes of earlier runs still hold
         inputs["adjustments"] = [asdict(a) for a in adjustments]
     return sha256_json(inputs)

@@ -373,3 +373,12 @@ def test_pool_uses_plus_remainder_equal_income_plus_carried_in(distributable, ca
     assert wage_lines == sum(
         u.amount_fen for p in pools for u in p.uses if u.paid and u.kind == "post"
     )
+
+
+def test_the_inputs_hash_covers_the_plans_of_the_period_only(tmp_path: Path):
+    base = _july(load_config(_config(tmp_path, GOOD_PLAN)), {}).inputs_hash
+    later = _plan(year=2027)
+    assert _july(load_config(_config(tmp_path, GOOD_PLAN, later)), {}).inputs_hash == base
+    dearer = _plan(income_yuan="20000.00", posts=[
+        {"name": "保洁员", "holder": "hh-1", "yuan_per_month": "600.00"}])  # fmt: skip
+    assert _july(load_config(_config(tmp_path, dearer)), {}).inputs_hash != base
