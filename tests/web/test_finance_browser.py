@@ -12,6 +12,7 @@ lists its bad lines. Screenshots of each page (zh and en) go to tmp_path.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import shutil
 import sqlite3
@@ -19,6 +20,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -41,6 +43,7 @@ from tests.web.server import WebServer, pvledger, start_server
 __all__ = ["driver"]  # the fixture, used by name
 
 PERIOD = "2026-08"
+TZ = ZoneInfo("Asia/Shanghai")  # the case's site.timezone
 OTHER_VILLAGE = "shangxi"  # vil1 (tests/web/server.USERS) sees dongpi only
 OTHER_HOUSEHOLD = "hh-3"  # the shangxi household of the case
 CLI_COPY = "cli-copy"  # the same data, before any run, for the command line's run
@@ -91,6 +94,16 @@ def _ledger_runs(server: WebServer) -> list[tuple[int, str, str]]:
     db = sqlite3.connect(server.config.parent / "data" / "revenue.db")
     try:
         return list(db.execute("SELECT seq, period, status FROM runs ORDER BY seq"))
+    finally:
+        db.close()
+
+
+def _audit_runs(server: WebServer) -> list[tuple[str, str, str]]:
+    """(action, user, recorded_at UTC) of the run entries of the served audit trail."""
+    db = sqlite3.connect(server.db)
+    try:
+        q = "SELECT action, username, recorded_at FROM audit_trail WHERE action LIKE 'run.%'"
+        return list(db.execute(q + " ORDER BY seq"))
     finally:
         db.close()
 
@@ -146,6 +159,11 @@ def test_four_eyes_downloads_and_the_command_line(server: WebServer, driver: Any
     for name in ("checks", "villages", "cooperatives", "households", "reconciliation"):
         table = d.find_element(By.ID, f"table-{name}")
         assert table.find_elements(By.CSS_SELECTOR, "tbody tr"), name  # no empty table
+    checks = d.find_element(By.ID, "table-checks").text
+    assert "没有负数行" in checks and "no negative line" not in checks  # in the page's words
+    households = d.find_element(By.ID, "table-households").text
+    assert "张三华" in households and "coop-a 139.91" in households  # names, yuan not fen
+    assert "关口表" in d.find_element(By.ID, "table-reconciliation").text
     assert overflowing(d) == []
     screenshot(d, tmp_path, "run-draft-fin1")
 
@@ -165,7 +183,10 @@ def test_four_eyes_downloads_and_the_command_line(server: WebServer, driver: Any
     assert "/runs/2/" in d.current_url
     history = d.find_element(By.ID, "history").text
     assert "fin1" in history and "fin2" in history and "定稿" in history
-    assert "UTC" in history
+    for action, user, at in _audit_runs(server):  # when, in the site's time
+        local = dt.datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(TZ)
+        if action in ("run.compute", "run.finalize"):
+            assert f"{user} {local:%Y-%m-%d %H:%M:%S}" in history, (action, history)
     links = [a.text for a in d.find_elements(By.CSS_SELECTOR, "#downloads a")]
     assert f"payouts-{PERIOD}.xlsx" in links and f"households-{PERIOD}.csv" in links
     assert any("公示表" in t for t in links)

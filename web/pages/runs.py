@@ -26,7 +26,14 @@ from django.views.decorators.http import require_POST
 from web import audit, policy, runtime
 from web.nav import NavItem
 from web.pages import runs_data as data
-from web.pages.runs_text import column_label, pool_label, table_label, words
+from web.pages.runs_text import (
+    VALUES_ZH,
+    column_label,
+    pool_label,
+    table_label,
+    value_label,
+    words,
+)
 
 nav = NavItem(lazy(lambda: words()["nav"], str)(), "runs", "runs.view", order=40)
 for _action in ("run.compute", "run.finalize", "run.correction", "run.supersede", "run.refused"):
@@ -64,7 +71,8 @@ def run_acts() -> dict[int, list[Act]]:
     out: dict[int, list[Act]] = {}
     for e in AuditEntry.objects.filter(action__in=ACTION_CODES).order_by("seq"):
         d = audit.details_of(e)
-        act = Act(e.action, e.username, e.recorded_at[:19].replace("T", " ") + " UTC", d)
+        at = data.local_time(e.recorded_at, runtime.config().site.tz)
+        act = Act(e.action, e.username, at, d)
         for key in ("run", "draft", "supersedes"):
             if isinstance(d.get(key), int):
                 out.setdefault(d[key], []).append(act)
@@ -187,7 +195,7 @@ def runs(request: HttpRequest) -> HttpResponse:
                     "period": r.period,
                     "status": status,
                     "status_label": t["s." + status],
-                    "at": r.recorded_at.replace("T", " ").replace("Z", " UTC"),
+                    "at": data.local_time(r.recorded_at, runtime.config().site.tz),
                     "by": by or t["cli"],
                     "finalized_by": fin or ("—" if r.status == "draft" else t["cli"]),
                     "supersedes": r.supersedes,
@@ -355,6 +363,9 @@ def run_page(request: HttpRequest, seq: int) -> HttpResponse:
     tables = []
     for name, cols in data.SHOWN.items():
         rows = data.table(files, name, allowed, config)
+        if name == "households":
+            people = config.household_by_id
+            rows = [{**r, "name": getattr(people.get(r["household_id"]), "name", "")} for r in rows]
         tables.append(
             {
                 "name": name,
@@ -378,7 +389,7 @@ def run_page(request: HttpRequest, seq: int) -> HttpResponse:
         for a in history_of(acts, seq)
     ]
     if not history:
-        at = run.recorded_at.replace("T", " ").replace("Z", " UTC")
+        at = data.local_time(run.recorded_at, config.site.tz)
         history = [{"label": t["recorded_cli"], "user": t["cli"], "at": at, "reason": ""}]
     context = {
         "t": t,
@@ -438,8 +449,12 @@ def _yuan(fen: int) -> str:
 def _cell(column: str, value: str, t: dict) -> str:
     if column == "ok":
         return t["yes"] if value == "yes" else t["no"]
+    if column in ("check", "flags", *VALUES_ZH):
+        return value_label(column, value)
     if column == "pool":
         return pool_label(value)
+    if column == "sources":
+        return data.sources_yuan(value)
     if column == "village_id":
         v = runtime.config().village_by_id.get(value)
         return v.name if v is not None else value

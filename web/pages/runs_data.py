@@ -8,9 +8,11 @@ for a village user's download. Never the CSV files of an output folder.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from collections.abc import Callable
+from datetime import tzinfo
 
 from core.config import Config
 from revenue.money import fen_to_yuan_str
@@ -35,7 +37,7 @@ SHOWN: dict[str, tuple[str, ...]] = {
         "residue_yuan",
         "residue_to",
     ),
-    "households": ("household_id", "village_id", "amount_yuan", "sources", "flags"),
+    "households": ("household_id", "name", "village_id", "amount_yuan", "sources", "flags"),
     "reconciliation": (
         "station_id",
         "energy_source",
@@ -145,6 +147,18 @@ def differences(config: Config, diff_json: str, allowed: frozenset[str]) -> list
             }
         )
     return out
+
+
+def sources_yuan(sources: str) -> str:
+    """ "coop-a=13991;s-hh-1=10810" [fen] -> "coop-a 139.91; s-hh-1 108.10" for people."""
+    parts = (p.split("=", 1) for p in sources.split(";") if "=" in p)
+    return "; ".join(f"{k} {fen_to_yuan_str(int(v))}" for k, v in parts)
+
+
+def local_time(utc_text: str, tz: tzinfo) -> str:
+    """A recorded UTC time ("2026-12-02T00:31:35.5Z") as site-local "2026-12-02 08:31:35"."""
+    t = dt.datetime.fromisoformat(utc_text.replace("Z", "+00:00"))
+    return t.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def total_fen(rows: list[dict[str, str]], column: str) -> int:

@@ -190,6 +190,44 @@ TABLES_EN = {
 }
 
 
+#: the mandatory checks' names (revenue/checks.py) in Chinese; an unlisted one shows as written
+CHECKS_ZH = {
+    "inputs are complete (no energy error, tariff or rule missing)": "输入完整（无电量错误，电价与分配规则齐全）",  # noqa: E501
+    "station lines add up": "各电站明细相加一致",
+    "lines sum exactly to the distributable amounts": "各项分配之和恰等于可分配金额",
+    "invariant: households + cooperative residue + village pools == distributable": "恒等式：农户 + 合作社尾差 + 村集体资金 = 可分配金额",  # noqa: E501
+    "no negative line": "没有负数行",
+    "every station and every shareholder has a line": "每个电站和每位受益人都有一行",
+    "adjustment lines: each paid once, none negative": "补发明细：每项只付一次，没有负数",
+    "pool uses add up (carried in + income = uses + balance)": "资金池收支平衡（上期结转 + 收入 = 支出 + 结余）",  # noqa: E501
+}
+#: coded values of a run's tables, in Chinese: column -> value -> words
+VALUES_ZH = {
+    "energy_source": {"statement": "结算单", "export_meter": "关口表", "inverter": "逆变器"},
+    "residue_to": {"reserve": "留作储备", "carry_forward": "结转下期"},
+}
+#: flags (the part before ":") in Chinese
+FLAGS_ZH = {"legacy_beneficiary_share": "原协议受益分成"}
+FLAGS_EN = {"legacy_beneficiary_share": "legacy beneficiary share"}
+
+
+def value_label(column: str, value: str) -> str:
+    """A coded cell value (a check, an energy source, a flag) in the page's language."""
+    zh = lang() == "zh"
+    if column == "check":
+        return CHECKS_ZH.get(value, value) if zh else value
+    if column == "flags":
+        parts = []
+        for flag in filter(None, (f.strip() for f in value.split(";"))):
+            code, sep, rest = flag.partition(":")
+            words_ = (FLAGS_ZH if zh else FLAGS_EN).get(code, code)
+            parts.append(words_ + (("：" if zh else ": ") + rest if sep else ""))
+        return "；".join(parts) if zh else "; ".join(parts)
+    if zh:
+        return VALUES_ZH.get(column, {}).get(value, value)
+    return value.replace("_", " ") if column in VALUES_ZH else value
+
+
 def lang() -> str:
     """The page's language: zh or en."""
     return "zh" if (get_language() or "").startswith("zh") else "en"
