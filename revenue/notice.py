@@ -88,6 +88,22 @@ class PoolUse:
 
 
 @dataclass(frozen=True)
+class PlanLine:
+    """One planned use of a village pool paid (or not) by the run [fen]."""
+
+    name: str  # the plan line's name: 保洁员, 村道修补
+    kind: str  # post | project | award
+    month: str
+    holder_masked: str  # the post holder or award beneficiary, masked; "" for a work
+    amount_fen: int
+    paid: bool
+
+
+#: a plan line's kind as the notice names it
+PLAN_KIND_ZH = {"post": "公益岗位", "project": "小型公益事业", "award": "奖励补助"}
+
+
+@dataclass(frozen=True)
 class Notice:
     """One village's notice of one run."""
 
@@ -101,6 +117,10 @@ class Notice:
     village_name: str
     lines: tuple[NoticeLine, ...]
     pools: tuple[PoolUse, ...]
+    #: the pools' uses by the village's distribution plan (plan-lines-PERIOD.csv)
+    plan_uses: tuple[PlanLine, ...] = ()
+    #: post wages on the household lines: paid out of the pools, so counted once [fen]
+    post_wages_fen: int = 0
 
     @property
     def households_fen(self) -> int:
@@ -111,6 +131,12 @@ class Notice:
     def pools_fen(self) -> int:
         """The village pools' income of the period [fen]."""
         return sum(p.amount_fen for p in self.pools)
+
+    @property
+    def total_fen(self) -> int:
+        """The period's money of the village [fen]: households and pools, post wages (paid
+        to households from the pools) counted once."""
+        return self.households_fen + self.pools_fen - self.post_wages_fen
 
     @property
     def check_code(self) -> str:
@@ -158,7 +184,7 @@ def superseded_by(ledger: Ledger, run: RunRecord) -> int | None:
 
 
 #: the recorded files a notice reads (never the workbook: a lookup stays small)
-NOTICE_TABLES = ("households", "household-lines", "villages", ADJUSTMENTS)
+NOTICE_TABLES = ("households", "household-lines", "villages", ADJUSTMENTS, "plan-lines")
 
 
 def notice_files(ledger: Ledger, run: RunRecord) -> dict[str, bytes]:
@@ -268,7 +294,36 @@ def build(config: Config, ledger: Ledger, run: RunRecord, village_id: str) -> No
         v.name if v else village_id,
         tuple(lines),
         pools,
+        plan_lines(config, files, period, village_id),
+        sum(
+            int(r["amount_fen"])
+            for rows in by_hh.values()
+            for r in rows
+            if r.get("line_kind") == "post" and not r.get("unpaid_reason")
+        ),
     )
+
+
+def plan_lines(
+    config: Config, files: dict[str, bytes], period: str, village_id: str
+) -> tuple[PlanLine, ...]:
+    """The village's plan lines of a run (none without distribution plans)."""
+    out = []
+    for r in _csv(files, "plan-lines", period):
+        if r["village_id"] != village_id:
+            continue
+        hh = config.household_by_id.get(r.get("household_id") or "")
+        out.append(
+            PlanLine(
+                r["plan_line"].split(" ", 1)[-1],  # "posts[0] 保洁员" -> 保洁员
+                r["use_kind"],
+                r["month"],
+                mask_name(hh.name) if hh else "",
+                int(r["amount_fen"]),
+                r["paid"] == "yes",
+            )
+        )
+    return tuple(out)
 
 
 def _pools(rows: list[dict], adjustments: list[dict]) -> tuple[PoolUse, ...]:

@@ -16,7 +16,7 @@ from reportlab.platypus import Spacer
 from core.config import Config
 from revenue.capital_numerals import capital_yuan
 from revenue.money import fen_to_yuan_str
-from revenue.notice import Notice, date_zh
+from revenue.notice import PLAN_KIND_ZH, Notice, date_zh
 from revenue.pdf import para, render, table
 
 CHECK_PATH = "/notice/check"
@@ -114,13 +114,30 @@ def render_notice(config: Config, n: Notice, published: dt.date) -> bytes:
             )
         else:
             out.append(para("本期无村集体收益。", 10))
+        if n.plan_uses:
+            rows = [["分配计划项目", "用途", "月份", "岗位或受益人", "金额（元）", "状态"]]
+            for u in n.plan_uses:
+                rows.append(
+                    [
+                        u.name,
+                        PLAN_KIND_ZH.get(u.kind, u.kind),
+                        u.month,
+                        u.holder_masked or "—",
+                        fen_to_yuan_str(u.amount_fen),
+                        "已付" if u.paid else "未付：资金池余额不足",
+                    ]
+                )
+            paid = sum(u.amount_fen for u in n.plan_uses if u.paid)
+            rows.append(["合计（已付）", "", "", "", fen_to_yuan_str(paid), ""])
+            out += [
+                Spacer(1, 3 * mm),
+                para("村集体收益按分配计划使用：", 10),
+                Spacer(1, 1 * mm),
+                table(rows, (40, 28, 20, 28, 26, 38), right=(4,), total_rows=1),
+            ]
         out += [
             Spacer(1, 5 * mm),
-            para(
-                f"本期农户收益与村集体收益合计 {fen_to_yuan_str(n.households_fen + n.pools_fen)} 元"
-                f"（{capital_yuan(n.households_fen + n.pools_fen)}）。",
-                10,
-            ),
+            para(_grand_total(n), 10),
             Spacer(1, 3 * mm),
             para(
                 f"公示期：{date_zh(first)}至{date_zh(last)}（{cfg.days} 天）。"
@@ -141,4 +158,15 @@ def render_notice(config: Config, n: Notice, published: dt.date) -> bytes:
 
     return render(
         story, title=title, footer=lambda page: f"{title} {n.period} 核对码 {n.check_code}"
+    )
+
+
+def _grand_total(n: Notice) -> str:
+    """The sentence with the period's total; post wages come out of the pools: once."""
+    total = f"{fen_to_yuan_str(n.total_fen)} 元（{capital_yuan(n.total_fen)}）"
+    if not n.post_wages_fen:
+        return f"本期农户收益与村集体收益合计 {total}。"
+    return (
+        f"本期农户收益 {fen_to_yuan_str(n.households_fen)} 元（其中公益岗位工资 "
+        f"{fen_to_yuan_str(n.post_wages_fen)} 元由村集体收益支付），与村集体收益合计 {total}。"
     )

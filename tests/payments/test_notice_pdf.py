@@ -254,3 +254,48 @@ def test_a_year_of_late_money_is_one_entry_per_kind_and_pool() -> None:
     assert (main_line.label, main_line.amount_fen, main_line.balance_fen) == ("公益岗位", 500, 300)
     assert extra.label == "公益岗位（补发补贴 2025-01至2025-02，2 笔）"
     assert (extra.amount_fen, extra.balance_fen) == (150, 150)
+
+
+def test_pool_uses_by_the_distribution_plan(tmp_path, capsys):
+    """With a village plan (tests/revenue/test_plans.py's worked July), the notice lists each
+    plan line the run paid from the pools, holders masked, and the total paid."""
+    from tests.revenue.test_plans import GOOD_PLAN, _config
+
+    path = _config(tmp_path, GOOD_PLAN)
+    c = ["-c", str(path)]
+    stmt = tmp_path / "statement.csv"
+    stmt.write_text(
+        "station_id,period,export_kwh,statement_no\nv-dongpi,2026-07,12390,GS-7\n", "utf-8"
+    )
+    assert main([*c, "import-meter", str(stmt)]) == 0
+    assert (
+        main([*c, "revenue", "--period", "2026-07", "--final", "--out", str(tmp_path / "r")]) == 0
+    )
+    plan = read_csv((tmp_path / "r" / "plan-lines-2026-07.csv").read_bytes())
+    assert {r["use_kind"] for r in plan} == {"post", "project", "award"}
+    n = tmp_path / "n"
+    assert main([*c, "notice", "--run", "1", "--village", "dongpi", "--out", str(n)]) == 0
+    flat = "".join(_text(n / "notice-2026-07-dongpi.pdf").split())
+    assert "村集体收益按分配计划使用" in flat
+    for name in ("保洁员", "护林员", "村道修补", "孝老爱亲奖"):
+        assert name in flat
+    assert "张*华" in flat and "李*" in flat and "张三华" not in flat
+    paid = sum(int(r["amount_fen"]) for r in plan if r["paid"] == "yes")
+    assert paid > 0 and f"合计（已付）{fen_to_yuan_str(paid)}" in flat
+    unpaid = [r for r in plan if r["paid"] == "no"]  # the works: the pool was too small
+    assert unpaid and "未付：资金池余额不足" in flat
+    # post wages are paid to households out of the pools: the period's total counts them once
+    wages = sum(
+        int(r["amount_fen"]) for r in plan if r["use_kind"] == "post" and r["paid"] == "yes"
+    )
+    hh = sum(
+        int(r["amount_fen"])
+        for r in read_csv((tmp_path / "r" / "households-2026-07.csv").read_bytes())
+    )
+    pools = sum(
+        int(r["amount_fen"])
+        for r in read_csv((tmp_path / "r" / "villages-2026-07.csv").read_bytes())
+    )
+    total = hh + pools - wages
+    assert f"其中公益岗位工资{fen_to_yuan_str(wages)}元由村集体收益支付" in flat
+    assert f"合计{fen_to_yuan_str(total)}元（{capital_yuan(total)}）" in flat

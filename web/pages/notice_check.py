@@ -103,7 +103,7 @@ def summary(n, t: dict[str, str]) -> list[tuple[str, str]]:
                 yuan=fen_to_yuan_str(n.pools_fen), capital=capital_yuan(n.pools_fen)
             ),
         ),
-        (t["total"], t["total_value"].format(yuan=fen_to_yuan_str(n.households_fen + n.pools_fen))),
+        (t["total"], t["total_value"].format(yuan=fen_to_yuan_str(n.total_fen))),
     ]
 
 
