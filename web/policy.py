@@ -28,6 +28,16 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "village": frozenset({"fleet.view", "station.view", "alerts.view", "runs.view", "notice.view"}),
     "auditor": frozenset({*VIEW, "notice.view", "audit.view", "ledger.verify"}),
 }
+#: the money pages of issues 16/17 (web/pages/receivables, receipts, payments, statements)
+MONEY: dict[str, frozenset[str]] = {
+    "admin": frozenset({"receivables.view", "payments.view", "statements.view"}),
+    "finance": frozenset(
+        {"receivables.view", "receipts.import", "payments.view", "payments.act", "statements.view"}
+    ),
+    "village": frozenset({"receivables.view", "statements.view"}),
+    "auditor": frozenset({"receivables.view", "payments.view", "statements.view"}),
+}
+ROLE_ACTIONS = {role: acts | MONEY.get(role, frozenset()) for role, acts in ROLE_ACTIONS.items()}
 #: roles that see only the villages named on the user
 SCOPED_ROLES = frozenset({"village"})
 
