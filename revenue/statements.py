@@ -24,6 +24,7 @@ from core.problems import BadInput, Problem
 from revenue.adjustments import SOURCES
 from revenue.export import POOLS_ZH, UNPAID_ZH, mask_name
 from revenue.ledger import Ledger, RunRecord
+from revenue.notice import PLAN_KIND_ZH
 from revenue.period import parse_period
 
 #: a line kind -> (category, zh, en); adjustment sources included (revenue/adjustments.py)
@@ -163,6 +164,9 @@ class VillageStatement:
     receipts: tuple[tuple[str, str, str, str, int], ...]
     #: households of the village: (masked name, paid in the year [fen])
     households: tuple[tuple[str, int], ...] = field(default=())
+    #: uses by the distribution plan: (plan line, kind, paid, listed unpaid [fen]) over the
+    #: year, in the plan's order (plan-lines-PERIOD.csv; none without plans)
+    plan_uses: tuple[tuple[str, str, int, int], ...] = ()
 
     @property
     def households_fen(self) -> int:
@@ -322,6 +326,7 @@ def village_statements(
     pool_lines: dict[str, list] = defaultdict(list)
     hh_paid: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     stations_of: dict[str, set[str]] = defaultdict(set)
+    plan: dict[str, dict[tuple[str, str], list[int]]] = defaultdict(dict)
     for run in runs:
         files = ledger.files(run.seq)
         p = run.period
@@ -357,6 +362,9 @@ def village_statements(
             )
         for r in _csv(files, "households", p):
             hh_paid[r["village_id"]][r["household_id"]] += int(r["amount_fen"])
+        for r in _csv(files, "plan-lines", p):
+            sums = plan[r["village_id"]].setdefault((r["plan_line"], r["use_kind"]), [0, 0])
+            sums[0 if r["paid"] == "yes" else 1] += int(r["amount_fen"])
     villages = sorted(set(income) | set(pool_lines) | set(hh_paid))
     if only is not None and only not in villages:
         raise BadInput(
@@ -391,6 +399,10 @@ def village_statements(
                 _pool_years(pool_lines[v]),
                 tuple(mine),
                 tuple((_masked(config, h), fen) for h, fen in sorted(hh_paid[v].items())),
+                tuple(
+                    (line.split(" ", 1)[-1], PLAN_KIND_ZH.get(kind, kind), paid, unpaid)
+                    for (line, kind), (paid, unpaid) in plan[v].items()
+                ),
             )
         )
     return out

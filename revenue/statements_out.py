@@ -161,6 +161,13 @@ def village_xlsx(s: VillageStatement) -> bytes:
     wb = Workbook()
     _sheet(wb, "村级电站收入", village_income_rows(s), 1)
     _sheet(wb, "资金使用", village_pool_rows(s), 1)
+    if s.plan_uses:
+        _sheet(
+            wb,
+            "分配计划执行",
+            [["分配计划项目", "用途", "已付", "未付"]] + [list(u) for u in s.plan_uses],
+            2,
+        )
     _sheet(
         wb,
         "分期明细",
@@ -284,6 +291,24 @@ def village_pdf(s: VillageStatement) -> bytes:
             out.append(table(rows, (28, 40, 40, 40, 32), right=(4,)))
         else:
             out.append(para("本年度无到账记录导入。", 10))
+        if s.plan_uses:
+            rows = [["分配计划项目", "用途", "已付（元）", "未付（元）"]] + [
+                [name, kind, fen_to_yuan_str(paid), fen_to_yuan_str(unpaid)]
+                for name, kind, paid, unpaid in s.plan_uses
+            ]
+            rows.append(
+                [
+                    "合计",
+                    "",
+                    fen_to_yuan_str(sum(u[2] for u in s.plan_uses)),
+                    fen_to_yuan_str(sum(u[3] for u in s.plan_uses)),
+                ]
+            )
+            out += [
+                Spacer(1, 3 * mm),
+                para("按分配计划使用（全年）：", 10),
+                table(rows, (60, 40, 40, 40), right=(2, 3), total_rows=1),
+            ]
         out += [Spacer(1, 4 * mm), para("四、农户收益（各期结算支付，含结转重付）", 12)]
         rows = [["户主", "全年支付（元）"]] + [[n, fen_to_yuan_str(f)] for n, f in s.households]
         rows.append([f"合计 {len(s.households)} 户", fen_to_yuan_str(s.households_fen)])

@@ -209,3 +209,46 @@ def test_bank_lines_and_a_returned_transfer(tmp_path):
     )  # fmt: skip
     flat = "".join(got.stdout.split())
     assert "退票" in flat and "户名不符" in flat and "结转重付" in flat
+
+
+def test_village_uses_by_the_plan(tmp_path, capsys):
+    """With a village plan (tests/revenue/test_plans.py), July and August final: each plan
+    line's year paid and unpaid, tied to the runs' plan-lines and to the pools' paid."""
+    from tests.revenue.test_plans import GOOD_PLAN, _config
+
+    path = _config(tmp_path, GOOD_PLAN)
+    c = ["-c", str(path)]
+    stmt = tmp_path / "statement.csv"
+    stmt.write_text(
+        "station_id,period,export_kwh,statement_no\n"
+        "v-dongpi,2026-07,12390,GS-7\nv-dongpi,2026-08,11800,GS-8\n",
+        encoding="utf-8",
+    )
+    assert main([*c, "import-meter", str(stmt)]) == 0
+    for month in ("2026-07", "2026-08"):
+        out = str(tmp_path / month)
+        assert main([*c, "revenue", "--period", month, "--final", "--out", out]) == 0
+    cfg = load_config(path)
+    plan = [r for rows in _recorded(cfg, "plan-lines").values() for r in rows]
+    with Ledger(ledger_path(cfg)) as led:
+        (vs,) = village_statements(cfg, led, 2026, "dongpi")
+        hs = {s.household_id: s for s in household_statements(cfg, led, 2026)}
+    by_line = {name: (paid, unpaid) for name, _, paid, unpaid in vs.plan_uses}
+    assert set(by_line) == {"保洁员", "护林员", "村道修补", "孝老爱亲奖"}
+    for name, (paid, unpaid) in by_line.items():
+        mine = [r for r in plan if r["plan_line"].endswith(" " + name)]
+        assert paid == sum(int(r["amount_fen"]) for r in mine if r["paid"] == "yes")
+        assert unpaid == sum(int(r["amount_fen"]) for r in mine if r["paid"] == "no")
+    assert sum(p for p, _ in by_line.values()) == sum(p.paid_fen for p in vs.pools)
+    # the post holder's statement has the wages as income of their own kind
+    wages = sum(
+        int(r["amount_fen"]) for r in plan if "保洁员" in r["plan_line"] and r["paid"] == "yes"
+    )
+    assert sum(by["post_wages"] for by in hs["hh-1"].by_period().values()) == wages > 0
+    st = tmp_path / "st"
+    assert main([*c, "statements", "--year", "2026", "--village", "dongpi", "--out", str(st)]) == 0
+    got = subprocess.run(
+        ["pdftotext", "-layout", str(st / "statement-2026-village-dongpi.pdf"), "-"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "按分配计划使用" in got.stdout and "村道修补" in got.stdout
