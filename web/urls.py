@@ -28,6 +28,10 @@ AREAS: tuple[str, ...] = (
     "runs",
     "imports",
     "ledger_check",
+    "receivables",
+    "receipts",
+    "payments",
+    "statements",
 )
 
 # the language switch works on the login page too
