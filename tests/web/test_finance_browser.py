@@ -374,3 +374,45 @@ def test_dry_run_lists_bad_lines_and_import_is_all_or_nothing(
     # every action above is in an intact audit trail
     audit = server.cli("users", "verify-audit")
     assert audit.returncode == 0, audit.stderr
+
+
+def test_ledger_check_page_names_an_edit_like_revenue_verify(
+    server: WebServer, driver: Any, tmp_path: Path
+):
+    # last in the module: it breaks the served ledger on purpose
+    db = sqlite3.connect(server.config.parent / "data" / "revenue.db")
+    try:
+        for (name,) in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'run_files'"
+        ).fetchall():
+            db.execute(f"DROP TRIGGER {name}")
+        db.execute(
+            "UPDATE run_files SET content = CAST('edited' AS BLOB) WHERE seq = 2 AND name = ?",
+            (f"households-{PERIOD}.csv",),
+        )
+        db.commit()
+    finally:
+        db.close()
+    # the page first: whoever opens the ledger first also sees the dropped trigger (the
+    # open puts it back), then the command line names the rest
+    aud = server.login("aud1")
+    page = aud.get("/ledger/check")
+    assert page.status == 200 and 'id="ledger-bad"' in page.body
+    shown = text_of(page.body)
+    assert "_no_update had been dropped" in shown
+    cli = server.cli("revenue", "verify")
+    assert cli.returncode == 1
+    expected = [ln.strip() for ln in cli.stderr.splitlines()[1:] if ln.strip()]
+    assert any(f"households-{PERIOD}.csv" in p for p in expected), cli.stderr
+    for problem in expected:  # every problem the command line names, on the page
+        assert text_of(problem) in shown, problem
+    # and nothing is computed on a broken ledger
+    c1 = server.login("fin1")
+    r = c1.post("/runs/compute", {"period": "2026-09"})
+    assert r.status == 302 and "revenue verify" in text_of(c1.follow(r).body)
+    assert all(p != "2026-09" for _, p, _ in _ledger_runs(server))
+    browser_login(driver, server, "aud1")
+    driver.get(server.url + "/ledger/check")
+    wait_for(driver, "#ledger-bad")
+    assert overflowing(driver) == []
+    screenshot(driver, tmp_path, "ledger-check-broken")

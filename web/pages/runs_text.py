@@ -242,6 +242,8 @@ def column_label(column: str) -> str:
     """A column's header in the page's language (the workbook's Chinese headers)."""
     if lang() == "zh":
         return ZH.get(column, column)
+    if column == "village_id":
+        return "village"  # the page shows its name
     return column.replace("_yuan", " (yuan)").replace("_wh", " (Wh)").replace("_", " ")
 
 
