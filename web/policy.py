@@ -37,7 +37,18 @@ MONEY: dict[str, frozenset[str]] = {
     "village": frozenset({"receivables.view", "statements.view"}),
     "auditor": frozenset({"receivables.view", "payments.view", "statements.view"}),
 }
-ROLE_ACTIONS = {role: acts | MONEY.get(role, frozenset()) for role, acts in ROLE_ACTIONS.items()}
+#: the work order, caretaker log and appraisal pages of issue 18 (web/pages/workorders,
+#: caretaker, appraisal); a village user reads only its villages' orders and log
+OM_PAGES: dict[str, frozenset[str]] = {
+    "admin": frozenset({"workorders.view", "workorders.act", "appraisal.view"}),
+    "om": frozenset({"workorders.view", "workorders.act", "appraisal.view"}),
+    "village": frozenset({"workorders.view"}),
+    "auditor": frozenset({"workorders.view", "appraisal.view"}),
+}
+ROLE_ACTIONS = {
+    role: acts | MONEY.get(role, frozenset()) | OM_PAGES.get(role, frozenset())
+    for role, acts in ROLE_ACTIONS.items()
+}
 #: roles that see only the villages named on the user
 SCOPED_ROLES = frozenset({"village"})
 
