@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from collections.abc import Callable
 from datetime import tzinfo
 
@@ -54,10 +55,14 @@ NUMERIC_SUFFIXES = ("_yuan", "_wh", "_fen", "_pct")
 NUMERIC = frozenset({"members"})
 
 
+_PERIOD = re.compile(r"^[0-9]{4}(-[0-9]{2}|Q[1-4])$")
+
+
 def file_of(files: dict[str, bytes], table: str) -> str | None:
     """The name of a run's file for a table ("households" -> households-2026-08.csv)."""
     for name in sorted(files):
-        if name.endswith(".csv") and name[: -len(".csv")].rsplit("-", 2)[0] == table:
+        rest = name.removeprefix(table + "-").removesuffix(".csv")
+        if name.endswith(".csv") and rest != name and _PERIOD.match(rest):
             return name
     return None
 
