@@ -32,6 +32,9 @@ AREAS: tuple[str, ...] = (
     "receipts",
     "payments",
     "statements",
+    "workorders",
+    "caretaker",
+    "appraisal",
 )
 
 # the language switch works on the login page too
