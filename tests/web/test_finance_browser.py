@@ -187,6 +187,7 @@ def test_four_eyes_downloads_and_the_command_line(server: WebServer, driver: Any
         local = dt.datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(TZ)
         if action in ("run.compute", "run.finalize"):
             assert f"{user} {local:%Y-%m-%d %H:%M:%S}" in history, (action, history)
+    assert d.find_elements(By.CSS_SELECTOR, ".inputs-differ") == []  # nothing changed since
     links = [a.text for a in d.find_elements(By.CSS_SELECTOR, "#downloads a")]
     assert f"payouts-{PERIOD}.xlsx" in links and f"households-{PERIOD}.csv" in links
     assert any("公示表" in t for t in links)

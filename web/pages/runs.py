@@ -38,7 +38,7 @@ from web.pages.runs_text import (
 nav = NavItem(lazy(lambda: words()["nav"], str)(), "runs", "runs.view", order=40)
 for _action in ("run.compute", "run.finalize", "run.correction", "run.supersede", "run.refused"):
     audit.label(_action, lazy(lambda a=_action: words()[a], str)())
-for _key in ("run", "period", "draft", "supersedes", "reason", "problem"):
+for _key in ("run", "period", "draft", "supersedes", "reason", "problem", "same_inputs"):
     audit.label_detail(_key, lazy(lambda k=_key: words()["d." + k], str)())
 
 #: what each role's page offers for a run (policy actions); the view checks them again
@@ -258,9 +258,12 @@ def finalize(request: HttpRequest, seq: int) -> HttpResponse:
     out, error = _publish(request, run.period, final=True)
     if error is not None:
         return _refuse(request, seq, error[:500], {"period": run.period})
-    details = {"run": out.record.seq, "draft": seq, "period": run.period}
+    same = out.record.inputs_hash == run.inputs_hash
+    details = {"run": out.record.seq, "draft": seq, "period": run.period, "same_inputs": same}
     audit.record(request, "run.finalize", details)
     messages.success(request, t["finalized"].format(seq=out.record.seq, draft=seq))
+    if not same:  # the store changed between the draft and now (the collector went on)
+        messages.warning(request, t["inputs_differ"].format(draft=seq))
     return redirect("run", seq=out.record.seq)
 
 
@@ -407,6 +410,11 @@ def run_page(request: HttpRequest, seq: int) -> HttpResponse:
             pools=_yuan(data.total_fen(pools, "amount_fen")),
         ),
         "superseded_text": t["superseded_by"].format(seq=superseded.get(run.seq)),
+        "inputs_differ": [
+            t["inputs_differ"].format(draft=a.details["draft"])
+            for a in acts.get(seq, [])
+            if a.action == "run.finalize" and a.details.get("same_inputs") is False
+        ],
         "can_finalize": guard is None
         and final is None
         and policy.can(request.user, "runs.finalize"),

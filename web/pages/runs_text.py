@@ -82,6 +82,8 @@ TEXT: dict[str, dict[str, str]] = {
         "computed": "已计算草稿（批次 {seq}），请另一位财务人员核对后定稿。",
         "finalized": "已定稿：批次 {seq}（依据草稿 {draft}）。",
         "not_draft": "只有草稿可以定稿。",
+        "inputs_differ": "注意：定稿的输入与草稿 {draft} 不同（草稿之后数据有变化），请核对定稿。",
+        "d.same_inputs": "与草稿输入相同",
         "newer_run": "本期已有更新的批次 {seq}：请在最新的草稿上操作。",
         "cli_draft": "此草稿在命令行计算，未记录计算人：请在网页上重新计算草稿，由另一人定稿。",
         "four_eyes": "双人复核：草稿由 {user} 计算，不能由同一人定稿，请另一位财务人员定稿。",
@@ -164,6 +166,9 @@ TEXT: dict[str, dict[str, str]] = {
         "computed": "Draft computed (run {seq}): another finance user checks and finalizes it.",
         "finalized": "Finalized: run {seq} (from draft {draft}).",
         "not_draft": "Only a draft can be finalized.",
+        "inputs_differ": "Note: the final run's inputs differ from draft {draft}'s (the data "
+        "changed after the draft): check the final run.",
+        "d.same_inputs": "same inputs as the draft",
         "newer_run": "The period has a newer run {seq}: act on the newest draft.",
         "cli_draft": "This draft was computed on the command line, with no user recorded: "
         "compute a draft here and let another person finalize it.",
