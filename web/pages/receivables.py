@@ -23,6 +23,13 @@ nav = NavItem(_("Receivables"), "receivables", "receivables.view", order=60)
 
 #: the buckets drawn in the chart (settled lines owe nothing)
 CHART_BUCKETS = ("not due", "0-90", "91-180", "181-365", "over 365")
+#: the groupings of revenue.receivables.GROUPS, named for the page
+GROUP_LABELS = {
+    "station": _("Station"),
+    "village": _("Village"),
+    "payer": _("Payer"),
+    "component": _("Component"),
+}
 
 
 def _bucket_label(name: str) -> str:
@@ -81,7 +88,8 @@ def bar_chart(values_fen: list[tuple[str, int]], title: str) -> str:
     biggest = max((v for _, v in values_fen), default=0) or 1
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" '
-        f'class="chart" id="bucket-chart"><title>{escape(title)}</title>'
+        f'class="chart" id="bucket-chart" style="width:100%;max-width:{w}px">'
+        f"<title>{escape(title)}</title>"
     ]
     for i, (label, fen) in enumerate(values_fen):
         bar_h = (h - top - bottom) * fen / biggest
@@ -145,7 +153,8 @@ def receivables_page(request: HttpRequest) -> HttpResponse:
     context = {
         "as_of": as_of.isoformat(),
         "by": by,
-        "groups_choice": GROUPS,
+        "groups_choice": [(g, GROUP_LABELS[g]) for g in GROUPS],
+        "by_label": GROUP_LABELS[by],
         "bucket_names": [_bucket_label(b) for b in ALL_BUCKETS],
         "rows": rows,
         "total": {
@@ -164,7 +173,7 @@ def receivables_page(request: HttpRequest) -> HttpResponse:
                 "accrued": _yuan(ln.accrued_fen),
                 "received": _yuan(ln.received_fen),
                 "outstanding": _yuan(ln.outstanding_fen),
-                "due": ln.due or "",
+                "due": ln.due.isoformat() if ln.due else "",
                 "days": ln.days_past_due,
                 "bucket": _bucket_label(ln.bucket),
             }
