@@ -120,7 +120,9 @@ def check_served_site(url: str, passwords: dict[str, str]) -> None:
 def test_demo_runs_end_to_end_and_leaves_files_and_report(tmp_path: Path) -> None:
     require_binary("mosquitto")  # the demo would fall back to amqtt; CI has Mosquitto
     out = tmp_path / "out"
-    proc = demo(out, "--serve", "--port", "0")
+    # English report and summary (the default is the config's site.language, zh here):
+    # the words the checks below look for
+    proc = demo(out, "--serve", "--port", "0", "--lang", "en")
     try:
         # the demo, then the web application on its data: log in with a printed password
         head, url, passwords = served_site(proc)
