@@ -38,7 +38,7 @@ from tests.web.browser import (
     wait_for,
 )
 from tests.web.client import Client, text_of
-from tests.web.server import WebServer, pvledger, start_server
+from tests.web.server import USERS, WebServer, pvledger, start_server
 
 __all__ = ["driver"]  # the fixture, used by name
 
@@ -74,7 +74,8 @@ def _prepare(site: Path) -> None:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
     """One served site for the module's tests (they run in order and build on each other)."""
-    with start_server(tmp_path_factory.mktemp("finance"), prepare=_prepare) as s:
+    users = {**USERS, "vil2": ("village", [OTHER_VILLAGE])}
+    with start_server(tmp_path_factory.mktemp("finance"), prepare=_prepare, users=users) as s:
         yield s
 
 
@@ -269,31 +270,39 @@ def test_supersede_with_a_reason(server: WebServer, driver: Any, tmp_path: Path)
 
 def test_village_user_sees_only_its_villages(server: WebServer, driver: Any, tmp_path: Path):
     vil = server.login("vil1")
-    page = vil.get("/runs/2/")
+    page = vil.get("/runs/3/")
     assert page.status == 200
     body = text_of(page.body)
     assert "东陂村" in body and OTHER_HOUSEHOLD not in body and "上溪村" not in body
     for r in (
-        vil.get(f"/notices/2/{OTHER_VILLAGE}.pdf"),
-        vil.get(f"/runs/2/files/payouts-{PERIOD}.xlsx"),  # the workbook holds every village
+        vil.get(f"/notices/3/{OTHER_VILLAGE}.pdf"),
+        vil.get(f"/runs/3/files/payouts-{PERIOD}.xlsx"),  # the workbook holds every village
         vil.get("/runs/999/"),
-        vil.get(f"/runs/2/files/nothing-{PERIOD}.csv"),
+        vil.get(f"/runs/3/files/nothing-{PERIOD}.csv"),
     ):
         assert r.status == 404, r.url
         assert OTHER_HOUSEHOLD not in r.body and "上溪村" not in r.body and "139.90" not in r.body
-    csv_page = vil.get(f"/runs/2/files/households-{PERIOD}.csv")
+    status, pdf = _fetch_bytes(vil, "/notices/3/dongpi.pdf")  # its own village's sheet
+    assert status == 200 and pdf.startswith(b"%PDF")
+    csv_page = vil.get(f"/runs/3/files/households-{PERIOD}.csv")
     assert csv_page.status == 200
     rows = list(csv.DictReader(io.StringIO(csv_page.body.lstrip("\ufeff"))))
     assert rows and {r["village_id"] for r in rows} == {"dongpi"}
     # no action for a village user
     assert vil.post("/runs/compute", {"period": PERIOD}).status == 403
+    # the other way round: the shangxi user sees its household and nothing of dongpi
+    vil2 = server.login("vil2")
+    body = text_of(vil2.get("/runs/3/").body)
+    assert OTHER_HOUSEHOLD in body and "hh-1" not in body and "张三华" not in body
+    assert "东陂村" not in body and "1161.85" not in body  # dongpi's pools
+    assert vil2.get("/notices/3/dongpi.pdf").status == 404
     d = driver
     browser_login(d, server, "vil1")
-    _run_page(d, server, 2)
+    _run_page(d, server, 3)
     assert OTHER_HOUSEHOLD not in d.page_source and "上溪村" not in d.page_source
     assert d.find_elements(By.CSS_SELECTOR, "#downloads a[href$='.xlsx']") == []
     screenshot(d, tmp_path, "run-village")
-    d.get(f"{server.url}/notices/2/{OTHER_VILLAGE}.pdf")
+    d.get(f"{server.url}/notices/3/{OTHER_VILLAGE}.pdf")
     wait_for(d, "main h1")
     assert d.find_element(By.CSS_SELECTOR, "main h1").text == "未找到"
     assert "上溪村" not in d.page_source
@@ -326,6 +335,9 @@ def test_csrf_and_auditor_read_only(server: WebServer, driver: Any, tmp_path: Pa
         assert d.find_elements(By.CSS_SELECTOR, "main form") == [], path  # no action at all
         assert overflowing(d) == [], path
         screenshot(d, tmp_path, name)
+    trail = text_of(aud.get("/audit/").body)  # the actions named in the page's words
+    for words in ("计算草稿", "定稿", "申请更正", "更正定稿", "结算操作被拒绝"):
+        assert words in trail, words
     d.get(server.url + "/ledger/check")
     wait_for(d, "main h1")
     assert "哈希链完整" in d.find_element(By.ID, "ledger-ok").text
@@ -370,7 +382,8 @@ def test_dry_run_lists_bad_lines_and_import_is_all_or_nothing(
         assert db.execute("SELECT count(*) FROM meter_readings").fetchone()[0] == 1
     finally:
         db.close()
-    assert "good-readings.csv" in d.find_element(By.ID, "history").text
+    history = d.find_element(By.ID, "history").text
+    assert "good-readings.csv" in history and "fin1" in history
     screenshot(d, tmp_path, "import-done")
     # every action above is in an intact audit trail
     audit = server.cli("users", "verify-audit")

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 from web import audit, policy, runtime
 from web.nav import NavItem
 from web.pages.imports_text import words
+from web.pages.runs_data import local_time
 
 nav = NavItem(lazy(lambda: words()["nav"], str)(), "imports", "imports.view", order=50)
 for _action in ("import.meter", "import.refused"):
@@ -99,10 +100,28 @@ def _history() -> list[dict]:
             "SELECT file_name, file_sha256, rows, recorded_at FROM meter_imports "
             "ORDER BY recorded_at DESC"
         ).fetchall()
+    by = _importers()
+    tz = runtime.config().site.tz
     return [
-        {"file": f, "sha": s[:12], "rows": n, "at": at.replace("T", " ").replace("Z", " UTC")}
+        {
+            "file": f,
+            "sha": s[:12],
+            "rows": n,
+            "at": local_time(at, tz),
+            "by": by.get(s, words()["cli"]),
+        }
         for f, s, n, at in rows
     ]
+
+
+def _importers() -> dict[str, str]:
+    """File sha256 -> who imported it on this site (the audit trail's import entries)."""
+    from web.models import AuditEntry
+
+    return {
+        audit.details_of(e).get("sha256", ""): e.username
+        for e in AuditEntry.objects.filter(action="import.meter")
+    }
 
 
 def _context(request: HttpRequest, **extra) -> dict:
