@@ -86,3 +86,16 @@ def test_sources_in_yuan_and_times_in_the_site_zone():
     tz = ZoneInfo("Asia/Shanghai")
     assert data.local_time("2026-12-01T23:59:30.123456Z", tz) == "2026-12-02 07:59:30"
     assert data.local_time("2026-08-31T16:00:00Z", tz) == "2026-09-01 00:00:00"
+
+
+def test_a_correction_file_and_unknown_rows_are_scoped(config):
+    correction = (
+        b"table,key,column,old_fen,new_fen,difference_fen\n"
+        b"households,hh-1,amount_fen,1,2,1\nhouseholds,hh-3,amount_fen,5,0,-5\n"
+        b"villages,shangxi/jobs,amount_fen,3,4,1\n"
+    )
+    out = data.filtered_csv(correction, frozenset({"dongpi"}), config)
+    assert out.decode().splitlines()[1:] == ["households,hh-1,amount_fen,1,2,1"]
+    # a file of no known shape shows a village user nothing
+    odd = data.filtered_csv(b"what,amount_fen\nx,5\n", frozenset({"dongpi"}), config)
+    assert odd.decode().splitlines() == ["what,amount_fen"]

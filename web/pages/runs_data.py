@@ -75,23 +75,26 @@ def read_rows(data: bytes) -> list[dict[str, str]]:
 def village_of_row(config: Config) -> Callable[[dict[str, str]], str | None]:
     """A function naming a row's village: its village_id, else its station's or owner's.
 
-    None for a row of no village (a check): such a row names no one's money.
+    None for a check (it names no one's money); "" when it cannot tell (an unknown id,
+    a file of another shape), so a village user is never shown a row by default.
     """
     stations, households = config.station_by_id, config.household_by_id
     coops = config.cooperative_by_id
 
     def of(row: dict[str, str]) -> str | None:
+        if "check" in row:
+            return None  # a check names no one's money
         if row.get("village_id"):
             return row["village_id"]
+        if "table" in row and "key" in row and row["table"] in DIFF_TABLES:
+            return diff_village(config, row["table"], row["key"])  # correction-PERIOD.csv
         if row.get("station_id") in stations:
             return stations[row["station_id"]].village
         if row.get("household_id") in households:
             return households[row["household_id"]].village
         if row.get("cooperative_id") in coops:
             return coops[row["cooperative_id"]].village
-        if "station_id" in row or "household_id" in row or "cooperative_id" in row:
-            return ""  # an id the config no longer knows: shown to nobody scoped
-        return None
+        return ""  # a row whose village is unknown: shown to no village user
 
     return of
 
@@ -122,6 +125,10 @@ def filtered_csv(data: bytes, allowed: frozenset[str], config: Config) -> bytes:
     w.writerows(rows)
     bom = "\ufeff" if data.startswith(b"\xef\xbb\xbf") else ""
     return (bom + out.getvalue()).encode("utf-8")
+
+
+#: the tables a correction's lines name (revenue/diff.py)
+DIFF_TABLES = frozenset({"stations", "households", "cooperatives", "villages"})
 
 
 def diff_village(config: Config, table_name: str, key: str) -> str:
