@@ -9,7 +9,7 @@ lines a payout run pays from a village's pools (revenue/allocate.py ``village``)
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from core.config import Config
@@ -227,3 +227,61 @@ def period_uses(config: Config, village: str, period: Period, jobs_pool: str) ->
         if plan is not None:
             out += [u for u in uses_by_month(plan, jobs_pool) if u.month in months]
     return out
+
+
+def idle_pools(
+    history: Iterable[tuple[Period, dict]],
+    jobs_pool_of: Callable[[str, Period], str | None],
+    max_idle_months: int,
+) -> list[Violation]:
+    """Pools whose balance lay unused beyond the policy, from the final runs' state.
+
+    ``history`` is (period, run state) of the effective final runs in period order. A pool
+    paid nothing in a run when its balance is its previous balance plus its income
+    (``state.amounts.villages``); months of such runs with money in the pool add up until
+    the next run that pays from it.
+    """
+    prev: dict[str, int] = {}
+    idle: dict[str, tuple[int, str]] = {}  # "village/pool" -> (months, first period)
+    last = None
+    for period, state in history:
+        last = period
+        income = state.get("amounts", {}).get("villages", {})
+        balances: dict[str, int] = {}
+        for v, fen in state.get("jobs_balance_fen", {}).items():
+            pool = jobs_pool_of(v, period)
+            if pool is not None:
+                balances[f"{v}/{pool}"] = int(fen)
+        balances.update({k: int(f) for k, f in state.get(POOL_BALANCE_KEY, {}).items()})
+        for key, fen in balances.items():
+            paid = prev.get(key, 0) + int(income.get(key, 0)) - fen
+            if paid > 0 or fen <= 0:
+                idle.pop(key, None)
+            else:
+                months, since = idle.get(key, (0, period.id))
+                idle[key] = (months + period.month_count, since)
+        prev = balances
+    out = []
+    for key, (months, since) in sorted(idle.items()):
+        if months > max_idle_months and last is not None:
+            village, _, pool = key.partition("/")
+            out.append(Violation(
+                village, last.start.year, f"pool {pool}",
+                f"balance {prev[key] / 100:.2f} yuan unused for {months} months since {since} "
+                f"(final runs up to {last.id}), beyond the policy's {max_idle_months} months",
+            ))  # fmt: skip
+    return out
+
+
+def ledger_idle_pools(config: Config, finals: Iterable[tuple[Period, str]]) -> list[Violation]:
+    """``idle_pools`` over final runs given as (period, state JSON), under the config's
+    rules (the jobs pool of each village and period) and policy."""
+    import json
+
+    def jobs_pool_of(village: str, period: Period) -> str | None:
+        rule = rule_for(config.allocation.village, period.start, period.end, village, "villages")
+        return rule.jobs_pool if rule is not None else None
+
+    policy = config.plans.policy if config.plans else Plans().policy
+    history = [(p, json.loads(s or "{}")) for p, s in finals]
+    return idle_pools(history, jobs_pool_of, policy.max_idle_months)

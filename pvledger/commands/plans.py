@@ -22,7 +22,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "check",
         help="list every policy violation with its village and line",
         description="Exit 0 when every plan keeps the policy, 1 listing each violation "
-        "(village, year, plan line, what is wrong), 2 for bad input.",
+        "(village, year, plan line, what is wrong), 2 for bad input. With a ledger, the "
+        "final runs' pool balances are checked too: a pool unused beyond "
+        "policy.max_idle_months is listed.",
     )
     c.add_argument("--year", type=int, help="only the plans of this year")
     c.set_defaults(func=run_check)
@@ -46,13 +48,34 @@ def violation_lines(config, year: int | None = None) -> list[str]:
     return [v.render() for v in violations(config, year)]
 
 
+def idle_lines(config, year: int | None = None) -> list[str]:
+    """Pools whose balance lay unused beyond the policy in the ledger's final runs (none
+    when there is no ledger yet; the ledger is only read)."""
+    from revenue.ledger import Ledger
+    from revenue.payout import ledger_path
+    from revenue.period import parse_period
+    from revenue.plans import ledger_idle_pools
+
+    path = ledger_path(config)
+    if not path.exists():
+        return []
+    with Ledger(path) as ledger:
+        finals = [ledger.effective_final(p) for p in sorted({r.period for r in ledger.runs()})]
+    history = sorted(
+        ((parse_period(r.period), r.state) for r in finals if r is not None),
+        key=lambda t: t[0].start,
+    )
+    found = ledger_idle_pools(config, history)
+    return [v.render() for v in found if year is None or v.year == year]
+
+
 def run_check(args: argparse.Namespace) -> int:
     """Print each violation; exit 1 when there is any."""
     config = config_from(args)
     if config.plans is None:
         print(f"{config.path}: no plans: section (village pools pay the rules' posts)")
         return 0
-    lines = violation_lines(config, args.year)
+    lines = violation_lines(config, args.year) + idle_lines(config, args.year)
     for line in lines:
         print(line)
     n = sum(1 for p in config.plans.villages if args.year is None or p.year == args.year)

@@ -382,3 +382,57 @@ def test_the_inputs_hash_covers_the_plans_of_the_period_only(tmp_path: Path):
     dearer = _plan(income_yuan="20000.00", posts=[
         {"name": "保洁员", "holder": "hh-1", "yuan_per_month": "600.00"}])  # fmt: skip
     assert _july(load_config(_config(tmp_path, dearer)), {}).inputs_hash != base
+
+
+def test_a_pool_unused_beyond_the_policy_is_found_in_the_final_runs(tmp_path: Path):
+    """July pays all three pools; August..December pay only posts (jobs): projects and
+    awards only grow, 5 months unused > 3 allowed; the jobs pool pays every month. (With
+    nothing carried into projects, July's work would stay unpaid: 6 months.)"""
+    from revenue.diff import amounts
+    from revenue.plans import idle_pools
+
+    cfg = load_config(_config(tmp_path, GOOD_PLAN))
+    history, carried = [], {"dongpi/projects": 40_000}  # July's work is paid (worked example)
+    for m in ("2026-07", "2026-08", "2026-09", "2026-10", "2026-11", "2026-12"):
+        period = parse_period(m)
+        imported = ImportedMeter(statements={("v-dongpi", m): 12_390_000})
+        r = compute(cfg, None, period, imported=imported, carried_in=carried)
+        assert r.ok, [c for c in r.checks if not c.ok]
+        history.append((period, {**r.state, "amounts": amounts(r)}))
+        carried = {**r.state["jobs_balance_fen"], **r.state["pool_balance_fen"]}
+    found = idle_pools(history, lambda v, p: "jobs", 3)
+    assert [(v.village, v.line) for v in found] == [
+        ("dongpi", "pool awards"),
+        ("dongpi", "pool projects"),
+    ]
+    awards = carried["dongpi/awards"]
+    assert f"balance {awards // 100}.{awards % 100:02d} yuan unused for 5 months since 2026-08" in (
+        found[0].message
+    )
+    assert idle_pools(history, lambda v, p: "jobs", 5) == []  # 5 months are allowed
+    assert idle_pools(history[:1], lambda v, p: "jobs", 0) == []  # July paid from each
+
+
+def test_final_runs_by_the_cli_and_plans_check_reads_their_balances(tmp_path: Path, capsys):
+    """Statements imported, July..December finalized through the approval gate; with
+    max_idle_months 3 (the plan itself then breaks it too) the ledger's idle pools are
+    listed by `plans check`."""
+    path = _config(tmp_path, GOOD_PLAN)
+    cfg = str(path)
+    rows = ["station_id,period,export_kwh"] + [f"v-dongpi,2026-{m:02d},12390" for m in range(7, 13)]
+    (tmp_path / "statements.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert main(["-c", cfg, "import-meter", str(tmp_path / "statements.csv")]) == 0
+    for m in range(7, 13):
+        out = str(tmp_path / "out" / f"{m}")
+        assert main(["-c", cfg, "revenue", "--period", f"2026-{m:02d}", "--final",
+                     "--out", out]) == 0  # fmt: skip
+    lines = (tmp_path / "out" / "7" / "plan-lines-2026-07.csv").read_text(encoding="utf-8-sig")
+    assert "projects[0] 村道修补" in lines  # unpaid in July: nothing carried in, 1,182.92
+    capsys.readouterr()
+    text = path.read_text(encoding="utf-8").replace("policy: {}", "policy: {max_idle_months: 3}")
+    path.write_text(text, encoding="utf-8")
+    assert main(["-c", cfg, "plans", "check"]) == 1
+    out = capsys.readouterr().out
+    # the ledger: projects paid nothing July..December (6 months), awards since August
+    assert "dongpi 2026 pool projects: balance" in out and "6 months since 2026-07" in out
+    assert "5 months since 2026-08" in out
