@@ -168,7 +168,8 @@ def add(request: HttpRequest) -> HttpResponse:
     except BadInput as exc:
         if target is not None:
             target.unlink(missing_ok=True)  # the entry was refused: keep no orphan photo
-        return _refuse(request, "; ".join(f"{p.message} ({p.fix})" for p in exc.problems))
+        why = "; ".join(f"{p.message} ({p.fix})" for p in exc.problems)
+        return _refuse(request, gettext("Refused: %(why)s") % {"why": why})
     audit.record(
         request,
         "caretaker.add",

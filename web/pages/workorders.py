@@ -101,6 +101,11 @@ def kwh(wh: int | None) -> str:
     return f"{wh / 1000:.1f}"
 
 
+def kind_label(kind: str) -> str:
+    """A fault class's name in the page's language ("manual": opened by hand)."""
+    return gettext("by hand") if kind == "manual" else alert_kind_label(kind)
+
+
 def _person_name(config, pid: str | None) -> str:
     p = config.om.person(pid or "") if pid else None
     return f"{p.name} ({p.id})" if p is not None else (pid or "—")
@@ -114,7 +119,7 @@ def _row(o, config, now_ms: int) -> dict:
     return {
         "o": o,
         "state": STATE_LABELS.get(o.state, o.state),
-        "kind": alert_kind_label(o.kind),
+        "kind": kind_label(o.kind),
         "village": names.get(village_of(o) or "", village_of(o) or "—"),
         "opened": local_time(o.opened_ms, config),
         "due": local_time(due, config),
@@ -157,7 +162,7 @@ def workorders(request: HttpRequest) -> HttpResponse:
             "f_overdue": overdue,
             "may_act": policy.can(request.user, "workorders.act"),
             "stations": stations,
-            "kinds": sorted(config.om.deadline_h),
+            "kinds": [(k, kind_label(k)) for k in sorted(config.om.deadline_h)],
             "now": local_time(now, config),
         },
     )
@@ -246,7 +251,9 @@ def workorder(request: HttpRequest, order_id: int) -> HttpResponse:
 
 
 def _refused(request: HttpRequest, exc: BadInput, to) -> HttpResponse:
-    messages.error(request, "; ".join(f"{p.message} ({p.fix})" for p in exc.problems))
+    # the service's own words (the CLI's), after the page's
+    why = "; ".join(f"{p.message} ({p.fix})" for p in exc.problems)
+    messages.error(request, gettext("Refused: %(why)s") % {"why": why})
     return to
 
 
