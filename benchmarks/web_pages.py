@@ -12,7 +12,7 @@ logs in as admin and times, over localhost, --requests requests each of:
 - fleet page 1 (worst first), fleet by village (a different village each time), fleet by
   state (stopped; producing page 7), and a station page (a different station each time);
 - the first fleet request after the start (the cache is empty: the roll-up is read);
-- in this process, compute_fleet alone (what a cache miss costs), 5 times.
+- in this process, compute_fleet alone (what a cache miss costs), --compute-runs times.
 
 Reports median and 95th percentile per page and the server's peak RSS (VmHWM).
 
@@ -46,6 +46,8 @@ HISTORY_DAYS = 14
 STATION_VILLAGES = 20
 STOPPED_EVERY = 100
 PASSWORD = "Bench-pass-2026!"
+#: the machine's load average when the measurement starts (printed with the figures)
+LOAD: list[str] = []
 
 
 def ms(day: dt.date, hour: int, minute: int = 0) -> int:
@@ -263,12 +265,14 @@ def main() -> None:
     ap.add_argument("--villages", type=int, default=3000)
     ap.add_argument("--requests", type=int, default=200)
     ap.add_argument("--dir", type=Path, default=Path("/tmp/pvledger-web-bench"))
+    ap.add_argument("--compute-runs", type=int, default=3, help="in-process cache misses")
     args = ap.parse_args()
     folder = args.dir / f"v{args.villages}"
     cfg_path = build(folder, args.villages)
 
     from tests.web.client import Client
 
+    LOAD.append(f"{os.getloadavg()[0]:.1f}")
     proc, url, _log = start(cfg_path)
     try:
         c = Client(url, {})
@@ -293,16 +297,15 @@ def main() -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
-    compute = in_process_compute(cfg_path)
+    compute = in_process_compute(cfg_path, args.compute_runs)
     print(f"\n{args.villages * 20:,} stations, {args.villages:,} villages; {n} requests each")
+    print(f"load average before/after: {LOAD[0]} / {os.getloadavg()[0]:.1f}")
     print(f"{'page':<40} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}")
     for name, xs in results.items():
         print(f"{name:<40} {statistics.median(xs):>10.1f} {p95(xs):>8.1f} {max(xs):>8.1f}")
     print(f"{'first fleet request (empty cache)':<40} {first:>10.1f}")
-    print(
-        f"{'compute_fleet alone (cache miss), x5':<40} {statistics.median(compute):>10.1f}"
-        f" {max(compute):>8.1f}"
-    )
+    label = f"compute_fleet alone (cache miss), x{len(compute)}"
+    print(f"{label:<40} {statistics.median(compute):>10.1f} {max(compute):>8.1f}")
     print(f"server peak RSS (VmHWM): {rss:.0f} MB")
 
 

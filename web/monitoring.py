@@ -45,6 +45,8 @@ _alert_db: list[AlertDb] = []
 #: one refresh at a time; pages meanwhile show the rows they have
 _compute = threading.Lock()
 _cache: dict[str, object] = {}
+#: indexes of the (one, never changing) config of this process
+_memo: dict[tuple[str, int], dict] = {}
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class Fleet:
     by_station: dict[str, StationNow]
     #: village -> its rows, worst first (the village filter reads only these)
     by_village: dict[str, list[StationNow]]
+    #: state -> its rows, worst first, and their counts (the unfiltered page's)
+    by_state: dict[str, list[StationNow]]
 
 
 @dataclass(frozen=True)
@@ -101,8 +105,24 @@ def invalidate() -> None:
 
 
 def pv_devices(config: Config) -> dict[str, str]:
-    """PV device id (inverter, logger) -> its station; meters are left out."""
-    return {d.id: s.id for s in config.stations for d in s.devices if d.role != "meter"}
+    """PV device id (inverter, logger) -> its station; meters are left out (kept per
+    config: a province's 60,000 stations are not walked on every page)."""
+    got = _memo.get(("pv", id(config)))
+    if got is None:
+        got = {d.id: s.id for s in config.stations for d in s.devices if d.role != "meter"}
+        _memo[("pv", id(config))] = got
+    return got
+
+
+def stations_of_village(config: Config, village: str) -> list:
+    """The config's stations of one village, in config order (kept per config)."""
+    index = _memo.get(("village", id(config)))
+    if index is None:
+        index = defaultdict(list)
+        for s in config.stations:
+            index[s.village].append(s)
+        _memo[("village", id(config))] = index
+    return index.get(village, [])
 
 
 def silent_after_ms(config: Config) -> int:
@@ -223,9 +243,18 @@ def build_rows(config: Config, readings: Readings, alerts: list[Alert]) -> Fleet
         )
     out.sort(key=sort_key)
     by_village: dict[str, list[StationNow]] = defaultdict(list)
+    by_state: dict[str, list[StationNow]] = defaultdict(list)
     for r in out:
         by_village[r.village].append(r)
-    return Fleet(now_ms, readings.today, out, {r.station: r for r in out}, dict(by_village))
+        by_state[r.state].append(r)
+    return Fleet(
+        now_ms,
+        readings.today,
+        out,
+        {r.station: r for r in out},
+        dict(by_village),
+        dict(by_state),
+    )
 
 
 def compute_fleet(config: Config, st: Store | None, alerts: list[Alert], now_ms: int) -> Fleet:

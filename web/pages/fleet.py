@@ -40,12 +40,20 @@ def fleet(request: HttpRequest) -> HttpResponse:
     kind = _choice(request.GET.get("kind"), KIND_LABELS)
     state = _choice(request.GET.get("state"), STATES)
     now = monitoring.fleet()
-    pool = now.by_village.get(village, []) if village else now.rows
-    base = [r for r in pool if matches(r, villages=visible, village=village, kind=kind)]
-    counts = {s: 0 for s in STATES}
-    for r in base:
-        counts[r.state] += 1
-    rows = base if state is None else [r for r in base if r.state == state]
+    everything = village is None and kind is None and len(visible) == len(config.villages)
+    if everything:
+        # the whole fleet: its lists are ready, a page costs only its own rows
+        total = len(now.rows)
+        counts = {s: len(now.by_state.get(s, ())) for s in STATES}
+        rows = now.rows if state is None else now.by_state.get(state, [])
+    else:
+        pool = now.by_village.get(village, []) if village else now.rows
+        base = [r for r in pool if matches(r, villages=visible, village=village, kind=kind)]
+        total = len(base)
+        counts = {s: 0 for s in STATES}
+        for r in base:
+            counts[r.state] += 1
+        rows = base if state is None else [r for r in base if r.state == state]
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
     names = {v.id: v.name for v in config.villages}
     shown = [
@@ -69,7 +77,7 @@ def fleet(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "rows": shown,
-            "total": len(base),
+            "total": total,
             "states": [
                 {"id": s, "label": STATE_LABELS[s], "count": counts[s], "current": s == state}
                 for s in STATES

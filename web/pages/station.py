@@ -114,7 +114,7 @@ def station(request: HttpRequest, station_id: str) -> HttpResponse:
     day0 = day_start_ms(today, tz)
     store = monitoring.store()
     days = _days(today, DAYS)
-    peers_cfg = [p for p in config.stations if p.village == s.village]
+    peers_cfg = monitoring.stations_of_village(config, s.village)
     devices = monitoring.pv_devices(config)
     samples, latest, daily = [], [], {}
     if store is not None:
