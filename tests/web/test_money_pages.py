@@ -399,7 +399,14 @@ def test_money_pages_in_the_browser(server, driver, tmp_path):
     the batch with its failed and carried lines; screenshots in tmp_path."""
     from selenium.webdriver.common.by import By
 
-    from tests.web.browser import browser_login, click_and_wait, overflowing, screenshot, wait_for
+    from tests.web.browser import (
+        PHONE,
+        browser_login,
+        click_and_wait,
+        overflowing,
+        screenshot,
+        wait_for,
+    )
 
     d = driver
     browser_login(d, server, "fin1")
@@ -433,4 +440,16 @@ def test_money_pages_in_the_browser(server, driver, tmp_path):
         "2",
     ]
     screenshot(d, tmp_path, "batch")
+
+    # on a phone: the header with the new links and the wide tables still fit
+    d.set_window_size(*PHONE)
+    for name, page in (
+        ("phone-receivables", f"/receivables/?as_of={AS_OF}"),
+        ("phone-statements", "/statements/?year=2026"),
+    ):
+        d.set_window_size(*PHONE)
+        d.get(server.url + page)
+        wait_for(d, "main h1")
+        assert [o for o in overflowing(d) if not o.startswith("text.")] == [], name
+        screenshot(d, tmp_path, name)
     print(tmp_path)
