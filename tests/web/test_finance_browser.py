@@ -278,6 +278,8 @@ def test_village_user_sees_only_its_villages(server: WebServer, driver: Any, tmp
         vil.get(f"/notices/3/{OTHER_VILLAGE}.pdf"),
         vil.get(f"/runs/3/files/payouts-{PERIOD}.xlsx"),  # the workbook holds every village
         vil.get("/runs/999/"),
+        vil.get("/runs/1/"),  # a draft: a village sees only what was finalized
+        vil.get(f"/runs/1/files/households-{PERIOD}.csv"),
         vil.get(f"/runs/3/files/nothing-{PERIOD}.csv"),
     ):
         assert r.status == 404, r.url
@@ -290,6 +292,8 @@ def test_village_user_sees_only_its_villages(server: WebServer, driver: Any, tmp
     assert rows and {r["village_id"] for r in rows} == {"dongpi"}
     # no action for a village user
     assert vil.post("/runs/compute", {"period": PERIOD}).status == 403
+    listed = vil.get("/runs/").body
+    assert 'data-run="3"' in listed and 'data-run="1"' not in listed
     # the other way round: the shangxi user sees its household and nothing of dongpi
     vil2 = server.login("vil2")
     body = text_of(vil2.get("/runs/3/").body)

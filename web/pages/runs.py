@@ -182,6 +182,8 @@ def runs(request: HttpRequest) -> HttpResponse:
         acts = run_acts()
         superseded = _superseded_by(all_runs)
         for r in reversed(all_runs):
+            if _scoped(request) and r.status != "final":
+                continue  # a village sees what was finalized, never a draft
             status = _status(r, superseded)
             done = history_of(acts, r.seq)
             by = next((a.user for a in done if a.action == "run.compute"), None)
@@ -356,7 +358,9 @@ def run_page(request: HttpRequest, seq: int) -> HttpResponse:
         acts = run_acts()
         guard = _draft_guard(ledger, run, request.user.username, acts, t)
         final = ledger.effective_final(run.period)
-    scoped = policy.villages_visible(request.user) != frozenset(config.village_by_id)
+    scoped = _scoped(request)
+    if scoped and run.status != "final":
+        raise Http404("a draft is not shown to a village")  # only what was finalized
     if scoped and not any(
         data.table(files, name, allowed, config) for name in ("households", "villages")
     ):
@@ -448,6 +452,11 @@ def _correction_context(request: HttpRequest, run, status: str, acts, t: dict) -
     }
 
 
+def _scoped(request: HttpRequest) -> bool:
+    """Whether the user sees only its villages (and of runs, only the final ones)."""
+    return request.user.role in policy.SCOPED_ROLES
+
+
 def _yuan(fen: int) -> str:
     from revenue.money import fen_to_yuan_str
 
@@ -474,12 +483,15 @@ def run_file(request: HttpRequest, seq: int, name: str) -> HttpResponse:
     """A file the ledger recorded with a run; filtered to a village user's villages."""
     config = runtime.config()
     allowed = policy.villages_visible(request.user)
-    scoped = allowed != frozenset(config.village_by_id)
+    scoped = _scoped(request)
     ledger = _ledger()
     if ledger is None:
         raise Http404("no ledger")
     with ledger:
+        run = next((r for r in ledger.runs() if r.seq == seq), None)
         files = ledger.files(seq)
+    if run is None or (scoped and run.status != "final"):
+        raise Http404("no such run")
     if name not in files:
         raise Http404("no such file")
     body = files[name]
