@@ -45,8 +45,16 @@ OM_PAGES: dict[str, frozenset[str]] = {
     "village": frozenset({"workorders.view"}),
     "auditor": frozenset({"workorders.view", "appraisal.view"}),
 }
+#: the village distribution plans page (issue 17 item 1; web/pages/plans.py): read-only,
+#: a village user sees only its villages' plans
+PLANS: dict[str, frozenset[str]] = {
+    r: frozenset({"plans.view"}) for r in ("admin", "finance", "village", "auditor")
+}
 ROLE_ACTIONS = {
-    role: acts | MONEY.get(role, frozenset()) | OM_PAGES.get(role, frozenset())
+    role: acts
+    | MONEY.get(role, frozenset())
+    | OM_PAGES.get(role, frozenset())
+    | PLANS.get(role, frozenset())
     for role, acts in ROLE_ACTIONS.items()
 }
 #: roles that see only the villages named on the user
