@@ -87,6 +87,7 @@ def appraisal(request: HttpRequest) -> HttpResponse:
     }
     if rows is not None:
         allowed = policy.villages_visible(request.user)
+        names = {v.id: v.name for v in config.villages}
         cs, ss, vs = rows
         ctx["contractors"] = [
             {
@@ -99,13 +100,19 @@ def appraisal(request: HttpRequest) -> HttpResponse:
             for c in cs
         ]
         ctx["villages"] = [
-            {**v, "avail": _pct(v["availability"]), "per_kwp": _num(v["kwh_per_kwp"], 2)}
+            {
+                **v,
+                "village_name": names.get(v["village"], v["village"]),
+                "avail": _pct(v["availability"]),
+                "per_kwp": _num(v["kwh_per_kwp"], 2),
+            }
             for v in vs
             if v["village"] in allowed
         ]
         ctx["stations"] = [
             {
                 **s,
+                "village_name": names.get(s["village"], s["village"]),
                 "avail": _pct(s["availability"]),
                 "vs": _num(s["vs_peers"], 2),
                 "per_kwp": _num(s["kwh_per_kwp"], 2),

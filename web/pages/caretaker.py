@@ -87,8 +87,9 @@ def caretaker(request: HttpRequest) -> HttpResponse:
         }
         for e in reversed(entries)
     ]
+    names = {v.id: v.name for v in config.villages}
     overdue = [
-        r
+        {**r, "village_name": names.get(r["village"], r["village"])}
         for r in overdue_inspections(config, order_db(), _today(config))
         if r["village"] in allowed
     ]
