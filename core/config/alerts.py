@@ -318,6 +318,7 @@ class Alerts(Section):
     escalate_after_s: float = Field(default=3600, gt=0)
     #: kinds told even in a contact's quiet hours
     urgent_kinds: list[str] = Field(default_factory=lambda: ["no_output", "village_outage"])
+    #: language of the messages; unset: the site's (site.language)
     language: Literal["zh", "en"] = "zh"
     #: remind about firing alerts nobody acknowledged, this often [s]
     renotify_s: float = Field(default=6 * 3600, gt=0)

@@ -79,6 +79,9 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     mqtt = col.model(Mqtt, data.get("mqtt"), ("mqtt",))
     allocation = col.model(Allocation, data.get("allocation"), ("allocation",))
     alerts = col.model(Alerts, data.get("alerts"), ("alerts",))
+    if alerts is not None and site is not None and "language" not in alerts.model_fields_set:
+        # notifications speak the site's language unless alerts.language says otherwise
+        alerts = alerts.model_copy(update={"language": site.language})
     receivables = col.model(Receivables, data.get("receivables"), ("receivables",))
     om = col.model(Om, data.get("om"), ("om",))
     web = col.model(Web, data.get("web"), ("web",))
