@@ -47,7 +47,10 @@ OPENED_MS = local_ms("2026-06-17", 8, 30)
 #: the other village's order: opened the Wednesday before, its 48 working hours long past
 OLD_MS = local_ms("2026-06-10", 9)
 LOSS_WH, LOSS_FEN = 123_456, 10_494  # stored on the other village's order
+#: the deadline pass escalated that order on the Monday its deadline passed
+ESCALATED_MS = local_ms("2026-06-15", 17)
 ORDERS: dict[str, int] = {}
+ALERTS: dict[str, int] = {}
 ENTRIES: dict[str, int] = {}
 
 
@@ -72,6 +75,8 @@ PHOTO = png_bytes()
 
 def prepare(site: Path) -> None:
     """An empty reading store, work orders and caretaker entries, the clock anchor."""
+    from alerts.state import AlertDb, Finding
+    from alerts.workorders.model import escalate
     from alerts.workorders.service import add_inspection, open_db, open_manual
     from core.clock import ScaledClock
     from core.config import load_config
@@ -91,6 +96,34 @@ def prepare(site: Path) -> None:
                 config, db, station=station, kind=kind, now_ms=at, by="prep"
             ).id
         db.set_loss(ORDERS["shangxi"], LOSS_WH, LOSS_FEN)
+        # the engine's alert joins the order, and the deadline pass escalates it once
+        adb = AlertDb(config.resolve(config.alerts.db_path))
+        try:
+            finding = Finding(
+                kind="device_fault",
+                subject="v-shangxi-inv1",
+                since_ms=OLD_MS,
+                for_s=0,
+                seen={"status": "fault"},
+                station="v-shangxi",
+                village="shangxi",
+                device="v-shangxi-inv1",
+            )
+            adb.apply(
+                [finding],
+                now_ms=OLD_MS,
+                kinds=["device_fault"],
+                clear_s={"device_fault": 600},
+                renotify_s=7200,
+                notifiers=[],
+                describe=lambda alert, event, t: {"text": "inverter fault"},
+            )
+            ALERTS["shangxi"] = adb.open_alerts()[0].id
+        finally:
+            adb.close()
+        db.link_alert(ORDERS["shangxi"], ALERTS["shangxi"], now_ms=OLD_MS, kind="device_fault")
+        old = db.get(ORDERS["shangxi"])
+        db.save(*escalate(old, 1, now_ms=ESCALATED_MS))
         photos = site / "data" / "photos"
         photos.mkdir(parents=True, exist_ok=True)
         for key, station, person in (
@@ -258,6 +291,12 @@ def test_list_filters_overdue_and_the_losses_to_the_fen(server, om):
     assert re.search(rf'id="lost-yuan">{re.escape(yuan)} ', page.body), page.body[:3000]
     assert re.search(rf'id="lost-kwh">{LOSS_WH / 1000:.1f} kWh', page.body)
     assert "已超期" in text_of(page.body)
+    # the escalation and the alert that opened it, linked to its evidence page
+    assert re.search(r'id="level">1<', page.body)
+    esc = re.findall(r'<tr data-event="escalated"><td class="nowrap">([^<]*)<', page.body)
+    assert esc == ["2026-06-15 17:00"]
+    assert f'href="/alerts/{ALERTS["shangxi"]}/"' in page.body
+    assert om.get(f"/alerts/{ALERTS['shangxi']}/").status == 200
 
 
 def test_village_user_sees_only_its_village_and_cannot_act(server):
