@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.web.browser import driver, screenshot, wait_for
+from tests.web.browser import PHONE, driver, overflowing, screenshot, wait_for
 from tests.web.client import CSRF_COOKIE, Client, Response, text_of
 from tests.web.server import WebServer, start_server
 
@@ -475,5 +475,16 @@ def test_browser_assign_and_repair(server, driver, tmp_path):
     driver.get(f"{server.url}/appraisal/?month=2026-06")
     wait_for(driver, "#contractors")
     screenshot(driver, tmp_path, "appraisal")
+    # caretakers read the log on a phone: nothing runs out of its box there
+    driver.set_window_size(*PHONE)
+    for page, name in (
+        (f"/workorders/{oid}/", "order-phone"),
+        ("/caretaker/", "caretaker-phone"),
+        ("/workorders/", "list-phone"),
+    ):
+        driver.get(server.url + page)
+        wait_for(driver, "main h1")
+        assert overflowing(driver) == [], name
+        screenshot(driver, tmp_path, name)
     got = _order(server, oid)
     assert (got["state"], got["assignee"], got["repaired_by"]) == ("repaired", "care-dongpi", "om1")

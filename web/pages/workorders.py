@@ -56,6 +56,15 @@ EVENT_LABELS = {
     "escalated": _("escalated"),
 }
 
+#: history detail keys in the page's language
+DETAIL_LABELS = {
+    "who": _("Assigned to"),
+    "note": _("Note"),
+    "level": _("Escalation level"),
+    "kind": _("Fault"),
+    "alert_id": _("Alerts"),
+}
+
 _lock = threading.Lock()
 _db: list = []
 
@@ -177,7 +186,9 @@ def _history_row(h, config) -> dict:
         "event": h["event"],
         "label": EVENT_LABELS.get(h["event"], h["event"]),
         "actor": _person_name(config, h["actor"]) if config.om.person(h["actor"]) else h["actor"],
-        "detail": "; ".join(f"{k}: {v}" for k, v in d.items() if v not in (None, "")),
+        "detail": "; ".join(
+            f"{DETAIL_LABELS.get(k, k)}: {v}" for k, v in d.items() if v not in (None, "")
+        ),
     }
 
 
