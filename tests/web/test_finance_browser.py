@@ -326,6 +326,9 @@ def test_csrf_and_auditor_read_only(server: WebServer, driver: Any, tmp_path: Pa
         ("/imports/upload", {}),
     ):
         assert aud.post(path, data).status == 403, path
+    admin = server.login("admin1")  # finance acts, and nobody else
+    assert admin.post("/runs/compute", {"period": PERIOD}).status == 403
+    assert admin.post("/runs/3/correction", {"reason": "x"}).status == 403
     assert _ledger_runs(server) == before
     d = driver
     browser_login(d, server, "aud1")
