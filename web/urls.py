@@ -35,6 +35,7 @@ AREAS: tuple[str, ...] = (
     "workorders",
     "caretaker",
     "appraisal",
+    "plans",
 )
 
 # the language switch works on the login page too
