@@ -297,6 +297,10 @@ def test_auditor_and_csrf_change_nothing(server):
     )
     assert status == 403
     assert a.post("/payments/batch", {"run": "1", "bank": "gen"}).status == 403
+    status, _, _ = post_file(a, "/payments/confirm", "ret.csv", b"x", confirm="1")
+    assert status == 403
+    v = server.login("vil1")
+    assert v.post("/payments/batch", {"run": "1", "bank": "gen"}).status == 403
     f = server.login("fin1")
     assert f.post("/payments/batch", {"run": "1", "bank": "gen"}, csrf=False).status == 403
     assert ledger_count(server, "payment_batches") == 0
