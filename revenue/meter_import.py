@@ -18,10 +18,8 @@ imported from a file with errors; re-importing a file (same bytes) changes nothi
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
-import io
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -29,6 +27,7 @@ from pathlib import Path
 
 from core.config import Config
 from core.problems import BadInput, Problem
+from revenue.csv_input import map_header, read_bytes, records
 from revenue.energy import ImportedMeter
 from revenue.import_values import INT64_MAX, NotExact, kwh_to_wh, show, yuan_to_fen
 from revenue.ledger import Ledger
@@ -86,67 +85,8 @@ _VALUE_NAMES = {
 }
 
 
-def decode(data: bytes, name: str = "input") -> str:
-    """UTF-8 (BOM optional), else GBK; BadInput naming the file and byte if neither."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        utf8_at = exc.start
-    try:
-        return data.decode("gbk")
-    except UnicodeDecodeError as exc:
-        # the encoding that got further is the file's, and its failure is the bad byte
-        at = max(utf8_at, exc.start)
-    line = data.count(b"\n", 0, at) + 1
-    raise BadInput(
-        [
-            Problem(
-                "encoding",
-                f"neither UTF-8 nor GBK at byte {at} (0x{data[at]:02x})",
-                "save the file as UTF-8 or GBK (Excel: CSV UTF-8)",
-                name,
-                line,
-            )
-        ],
-        what=name,
-    ) from None
-
-
-def read_rows(text: str, name: str) -> list[tuple[int, list[str]]]:
-    """CSV records with the file line each starts on; BadInput on malformed CSV."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    out, start = [], 1
-    try:
-        for raw in reader:
-            out.append((start, raw))
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        raise BadInput(
-            [
-                Problem(
-                    "csv", str(exc), "save the sheet again as CSV (comma-separated)", name, start
-                )
-            ],
-            what=name,
-        ) from None
-    return out
-
-
 def _header(row: list[str], name: str) -> tuple[list[str | None], list[Problem]]:
-    header = [ALIASES.get(h.strip()) for h in row]
-    problems = []
-    unknown = [show(h) for h, k in zip(row, header, strict=True) if k is None and h.strip()]
-    if unknown:
-        problems.append(
-            Problem(
-                "header", f"unknown columns {', '.join(unknown)}", f"use {sorted(ALIASES)}", name, 1
-            )
-        )
-    seen = [k for k in header if k]
-    for k in sorted({k for k in seen if seen.count(k) > 1}):
-        problems.append(
-            Problem("header", f"column {k} given twice", "keep one column per meaning", name, 1)
-        )
+    header, problems = map_header(row, ALIASES, name)
     if "export_kwh" not in header or not ({"station_id", "account"} & set(header)):
         problems.append(
             Problem(
@@ -243,19 +183,11 @@ def import_file(config: Config, ledger: Ledger, path: str | Path, now: str) -> I
     """Validate every row, then import all of them in one chained transaction (or none)."""
     path = Path(path)
     name = path.name
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise BadInput(
-            [Problem("file", exc.strerror or "cannot be read", "check the path", str(path))],
-            what=str(path),
-        ) from None
+    data = read_bytes(path)
     sha = hashlib.sha256(data).hexdigest()
     if ledger.db.execute("SELECT 1 FROM meter_imports WHERE file_sha256=?", (sha,)).fetchone():
         return ImportSummary(name, sha, 0, 0, True)
-    rows = read_rows(decode(data, name), name)
-    if not rows:
-        raise BadInput([Problem("file", "empty file", "add a header row", name)], what=name)
+    rows = records(data, name)
     header, problems = _header(rows[0][1], name)
     if problems:
         raise BadInput(problems, what=name)

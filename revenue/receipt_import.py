@@ -37,9 +37,9 @@ from pathlib import Path
 from core.config import Config
 from core.problems import BadInput, Problem
 from revenue.accruals import accruals_from_ledger
+from revenue.csv_input import map_header, read_bytes, records
 from revenue.import_values import NotExact, scaled_int, show
 from revenue.ledger import Ledger, LedgerBroken
-from revenue.meter_import import decode, read_rows
 from revenue.period import parse_period
 from revenue.receipts import PAYERS, Key, cover_months, month_start, split
 
@@ -115,20 +115,7 @@ def describe(r: _Receipt | tuple) -> str:
 
 
 def _header(row: list[str], name: str) -> tuple[list[str | None], list[Problem]]:
-    header = [ALIASES.get(h.strip()) for h in row]
-    problems = []
-    unknown = [show(h) for h, k in zip(row, header, strict=True) if k is None and h.strip()]
-    if unknown:
-        problems.append(
-            Problem(
-                "header", f"unknown columns {', '.join(unknown)}", f"use {sorted(ALIASES)}", name, 1
-            )
-        )
-    seen = [k for k in header if k]
-    for k in sorted({k for k in seen if seen.count(k) > 1}):
-        problems.append(
-            Problem("header", f"column {k} given twice", "keep one column per meaning", name, 1)
-        )
+    header, problems = map_header(row, ALIASES, name)
     missing = [k for k in REQUIRED if k not in header]
     if not {"station_id", "account"} & set(header):
         missing.append("station_id or account")
@@ -388,13 +375,7 @@ def import_file(config: Config, ledger: Ledger, path: str | Path, now: str) -> I
     """
     path = Path(path)
     name = path.name
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise BadInput(
-            [Problem("file", exc.strerror or "cannot be read", "check the path", str(path))],
-            what=str(path),
-        ) from None
+    data = read_bytes(path)
     sha = hashlib.sha256(data).hexdigest()
     broken = ledger.verify()
     if broken:
@@ -406,9 +387,7 @@ def import_file(config: Config, ledger: Ledger, path: str | Path, now: str) -> I
         )
     if ledger.db.execute("SELECT 1 FROM receipt_imports WHERE file_sha256=?", (sha,)).fetchone():
         return ImportSummary(name, sha, 0, 0, True)
-    rows = read_rows(decode(data, name), name)
-    if not rows:
-        raise BadInput([Problem("file", "empty file", "add a header row", name)], what=name)
+    rows = records(data, name)
     header, problems = _header(rows[0][1], name)
     if problems:
         raise BadInput(problems, what=name)
