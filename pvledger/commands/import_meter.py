@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 from pathlib import Path
 
-from pvledger.commands.common import config_from
+from pvledger.commands.csv_import import run_import
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -27,31 +26,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Import one file into the revenue ledger; bad rows exit 2, a broken ledger exits 1."""
-    import sys
-
-    from core.problems import BadInput, Problem
-    from revenue.ledger import Ledger, LedgerBroken
     from revenue.meter_import import import_file
-    from revenue.payout import ledger_path
 
-    config = config_from(args)
-    if not args.file.exists():
-        raise BadInput([Problem(str(args.file), "no such file", "check the path")])
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    try:
-        with Ledger(ledger_path(config)) as ledger:
-            s = import_file(config, ledger, args.file, now)
-    except LedgerBroken as exc:
-        print(str(exc), file=sys.stderr)
-        return 1
-    if s.already_imported:
-        print(f"{s.file}: already imported (sha256 {s.sha256[:12]}), nothing changed")
-        return 0
-    extra = []
-    if s.duplicates:
-        extra.append(f"{s.duplicates} identical repeated rows counted once")
-    if s.known:
-        extra.append(f"{s.known} rows already imported by an earlier file")
-    tail = f" ({'; '.join(extra)})" if extra else ""
-    print(f"{s.file}: imported {s.statements} statements and {s.readings} readings{tail}")
-    return 0
+    return run_import(
+        args,
+        import_file,
+        lambda s: f"{s.statements} statements and {s.readings} readings",
+        "rows already imported by an earlier file",
+    )
