@@ -173,6 +173,7 @@ def test_zh_page_in_a_real_browser(server: WebServer, driver, tmp_path: Path):
     text = driver.find_element(By.TAG_NAME, "main").text
     for zh in ("收益分配方案", "政策检查", "审批流程", "公益岗位", "小型公益事业", "奖励补助"):
         assert zh in text
+    assert "公益事业资金池" in text and "projects" not in text  # the pool by its name
     for en in ("Policy check", "Approval chain", "Public-welfare posts", "Holder", "Pool"):
         assert en not in text
     assert overflowing(driver) == []
