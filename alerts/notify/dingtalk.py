@@ -13,14 +13,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import time
 import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-from alerts.notify.robot import clip_utf8, markdown_lines, post_json
-from core.config import Config
+from alerts.notify.robot import GroupRobot, clip_utf8, env_value, markdown_lines
 from core.config.alerts import DingTalkNotifier
 
 #: DingTalk takes up to 20,000 bytes; a phone shows far less, so keep it readable
@@ -51,10 +49,8 @@ def dingtalk_body(payload: dict[str, Any], cfg: DingTalkNotifier) -> dict[str, A
     return {"msgtype": "text", "text": {"content": clip_utf8(content, MAX_BYTES)}, "at": at}
 
 
-class DingTalkRobot:
+class DingTalkRobot(GroupRobot):
     """POSTs each event to one DingTalk custom robot, signed when a secret is set."""
-
-    takes_events = True
 
     def __init__(
         self,
@@ -62,40 +58,23 @@ class DingTalkRobot:
         cfg: DingTalkNotifier,
         wall_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ):
-        self.name = name
-        self.cfg = cfg
+        super().__init__(name, cfg)
         #: the signing time (wall time: DingTalk compares it with its own clock)
         self.wall_ms = wall_ms
-
-    def _env(self, name: str) -> str:
-        value = os.environ.get(name)
-        if not value:
-            raise RuntimeError(f"environment variable {name} is not set")
-        return value
 
     def url(self) -> str:
         """The request address with the token and, when signed, timestamp and sign."""
         c = self.cfg
-        url = f"{c.base_url}?{urllib.parse.urlencode({'access_token': self._env(c.token_env)})}"
+        url = f"{c.base_url}?{urllib.parse.urlencode({'access_token': env_value(c.token_env)})}"
         if c.secret_env:
             ts = self.wall_ms()
-            url += f"&timestamp={ts}&sign={sign(ts, self._env(c.secret_env))}"
+            url += f"&timestamp={ts}&sign={sign(ts, env_value(c.secret_env))}"
         return url
 
-    def send(self, payload: dict[str, Any]) -> None:
-        """Post one event; raise unless the robot answers errcode 0."""
-        c = self.cfg
-        post_json(
-            self.url(),
-            dingtalk_body(payload, c),
-            timeout_s=c.timeout_s,
-            retries=c.retries,
-            backoff_s=c.backoff_s,
-            shown_url=f"{c.base_url}?access_token=${c.token_env}",
-        )
+    def shown_url(self) -> str:
+        """The address without the token: its variable's name."""
+        return f"{self.cfg.base_url}?access_token=${self.cfg.token_env}"
 
-    def maybe_digest(self, db: Any, now_ms: int, config: Config) -> None:
-        """Digests go per contact (alerts/digest.py), not per notifier."""
-
-    def close(self) -> None:
-        """Nothing held open."""
+    def body(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The DingTalk document for one event."""
+        return dingtalk_body(payload, self.cfg)

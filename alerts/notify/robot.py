@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 import urllib.error
 import urllib.request
@@ -94,3 +95,55 @@ def post_json(
             time.sleep(delay)  # network back-off is wall time by nature
             delay = min(delay * 2, 60.0)
     raise RuntimeError(f"POST {shown_url} failed: {last}")
+
+
+def env_value(name: str) -> str:
+    """The robot credential in environment variable name; RuntimeError if unset or empty."""
+    value = os.environ.get(name)
+    if not value:
+        raise RuntimeError(f"environment variable {name} is not set")
+    return value
+
+
+class GroupRobot:
+    """One group robot notifier: each event POSTed as the robot's JSON document.
+
+    A robot gives url() (with its credential), shown_url() (without it, for messages)
+    and body(payload); cfg carries timeout_s, retries and backoff_s.
+    """
+
+    takes_events = True
+
+    def __init__(self, name: str, cfg: Any):
+        self.name = name
+        self.cfg = cfg
+
+    def url(self) -> str:
+        """The request address, credential included."""
+        raise NotImplementedError
+
+    def shown_url(self) -> str:
+        """The request address as messages and logs show it: the credential's variable."""
+        raise NotImplementedError
+
+    def body(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The robot's JSON document for one event payload."""
+        raise NotImplementedError
+
+    def send(self, payload: dict[str, Any]) -> None:
+        """Post one event; raise unless the robot answers errcode 0."""
+        c = self.cfg
+        post_json(
+            self.url(),
+            self.body(payload),
+            timeout_s=c.timeout_s,
+            retries=c.retries,
+            backoff_s=c.backoff_s,
+            shown_url=self.shown_url(),
+        )
+
+    def maybe_digest(self, db: Any, now_ms: int, config: Any) -> None:
+        """Digests go per contact (alerts/digest.py), not per notifier."""
+
+    def close(self) -> None:
+        """Nothing held open."""

@@ -7,12 +7,10 @@ Markdown content is at most 4096 bytes of UTF-8, text 2048 (the robot's limits).
 
 from __future__ import annotations
 
-import os
 import urllib.parse
 from typing import Any
 
-from alerts.notify.robot import clip_utf8, markdown_lines, post_json
-from core.config import Config
+from alerts.notify.robot import GroupRobot, clip_utf8, env_value, markdown_lines
 from core.config.alerts import WeComNotifier
 
 MARKDOWN_MAX_BYTES, TEXT_MAX_BYTES = 4096, 2048
@@ -32,35 +30,18 @@ def wecom_body(payload: dict[str, Any], cfg: WeComNotifier) -> dict[str, Any]:
     return body
 
 
-class WeComRobot:
+class WeComRobot(GroupRobot):
     """POSTs each event to one WeCom group robot."""
 
-    takes_events = True
-
-    def __init__(self, name: str, cfg: WeComNotifier):
-        self.name = name
-        self.cfg = cfg
-
-    def _url(self) -> str:
-        key = os.environ.get(self.cfg.key_env)
-        if not key:
-            raise RuntimeError(f"environment variable {self.cfg.key_env} is not set")
+    def url(self) -> str:
+        """The request address with the key."""
+        key = env_value(self.cfg.key_env)
         return f"{self.cfg.base_url}?{urllib.parse.urlencode({'key': key})}"
 
-    def send(self, payload: dict[str, Any]) -> None:
-        """Post one event; raise unless the robot answers errcode 0."""
-        c = self.cfg
-        post_json(
-            self._url(),
-            wecom_body(payload, c),
-            timeout_s=c.timeout_s,
-            retries=c.retries,
-            backoff_s=c.backoff_s,
-            shown_url=f"{c.base_url}?key=${c.key_env}",
-        )
+    def shown_url(self) -> str:
+        """The address without the key: its variable's name."""
+        return f"{self.cfg.base_url}?key=${self.cfg.key_env}"
 
-    def maybe_digest(self, db: Any, now_ms: int, config: Config) -> None:
-        """Digests go per contact (alerts/digest.py), not per notifier."""
-
-    def close(self) -> None:
-        """Nothing held open."""
+    def body(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The WeCom document for one event."""
+        return wecom_body(payload, self.cfg)
