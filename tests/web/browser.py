@@ -76,15 +76,27 @@ def click_and_wait(d: Any, css: str, timeout: float = 60) -> None:
     """Click the element matching css and wait until the next page has loaded.
 
     Waiting for an element alone is not enough: the old page has it too until the
-    browser replaces it, so wait for the old page to go stale first.
+    browser replaces it. The old page's window gets a mark; the next page's has none.
+    (Waiting for the old <html> to go stale broke under load: Chrome then answers
+    "Node ... does not belong to the document", which is not a stale-element error.)
     """
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    old = d.find_element(By.TAG_NAME, "html")
+    def replaced(drv: Any) -> bool:
+        try:
+            return bool(
+                drv.execute_script(
+                    "return window.__pvledgerOldPage !== true && document.readyState === 'complete'"
+                )
+            )
+        except WebDriverException:  # asked while the page is being replaced
+            return False
+
+    d.execute_script("window.__pvledgerOldPage = true")
     d.find_element(By.CSS_SELECTOR, css).click()
-    WebDriverWait(d, timeout).until(ec.staleness_of(old))
+    WebDriverWait(d, timeout, ignored_exceptions=(WebDriverException,)).until(replaced)
     wait_for(d, "main h1", timeout)
 
 
