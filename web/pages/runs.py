@@ -138,7 +138,7 @@ def _draft_guard(ledger, run, user: str, acts, t: dict) -> str | None:
     return None
 
 
-def _publish(request: HttpRequest, period_id: str, **kw):
+def _publish(period_id: str, **kw):
     """Run revenue.payout.payout as `pvledger revenue` does; (outcome, error text)."""
     from core.problems import BadInput
     from core.store import open_store
@@ -151,8 +151,10 @@ def _publish(request: HttpRequest, period_id: str, **kw):
         period = parse_period(period_id)
     except BadInput as exc:
         return None, "; ".join(p.message + (f" ({p.fix})" if p.fix else "") for p in exc.problems)
-    store_file = config.resolve(config.storage.path)
-    store = open_store(config, readonly=True) if store_file.exists() else None
+    # as `pvledger revenue`: a SQLite store that was never written is no store (imported
+    # meter data alone may pay a period); any other backend is a server to ask
+    exists = config.storage.backend != "sqlite" or config.resolve(config.storage.path).exists()
+    store = open_store(config, readonly=True) if exists else None
     try:
         with _ledger(create=True) as ledger:
             out = payout(
@@ -229,7 +231,7 @@ def compute(request: HttpRequest) -> HttpResponse:
     period = request.POST.get("period", "").strip()
     out, error = None, _finalized_already(period)
     if error is None:
-        out, error = _publish(request, period)
+        out, error = _publish(period)
     if error is not None:
         audit.record(request, "run.refused", {"period": period, "problem": error[:500]})
         messages.error(request, error)
@@ -257,7 +259,7 @@ def finalize(request: HttpRequest, seq: int) -> HttpResponse:
         problem = t["has_final"].format(seq=final.seq)
     if problem is not None:
         return _refuse(request, seq, problem, {"period": run.period})
-    out, error = _publish(request, run.period, final=True)
+    out, error = _publish(run.period, final=True)
     if error is not None:
         return _refuse(request, seq, error[:500], {"period": run.period})
     same = out.record.inputs_hash == run.inputs_hash
@@ -331,7 +333,7 @@ def supersede(request: HttpRequest, seq: int) -> HttpResponse:
     if problem is not None:
         return _refuse(request, seq, problem, {"period": run.period})
     reason = asked.details["reason"]
-    out, error = _publish(request, run.period, supersede=True, reason=reason)
+    out, error = _publish(run.period, supersede=True, reason=reason)
     if error is not None:
         return _refuse(request, seq, error[:500], {"period": run.period})
     details = {"run": out.record.seq, "supersedes": seq, "period": run.period, "reason": reason}
