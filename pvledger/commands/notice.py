@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
 from pathlib import Path
 
 from pvledger.commands.common import config_from
+from pvledger.commands.printed import existing_ledger, ready_to_write
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -42,13 +42,9 @@ def run(args: argparse.Namespace) -> int:
     from revenue.ledger import Ledger
     from revenue.money import fen_to_yuan_str
     from revenue.notice_pdf import file_name, render_notice
-    from revenue.payout import ledger_path
-    from revenue.pdf import FontMissing, cjk_font
 
     config = config_from(args)
-    path = ledger_path(config)
-    if not path.exists():
-        raise BadInput([Problem(str(path), "no ledger yet", "finalize a payout run first")])
+    path = existing_ledger(config)
     if args.check is not None:
         code = notice.normalize_code(args.check)
         if code is None:
@@ -84,12 +80,8 @@ def run(args: argparse.Namespace) -> int:
         files = notice.notice_files(ledger, record)
         villages = [args.village] if args.village else notice.villages_of(files, record.period)
         notices = [notice.build(config, ledger, record, v) for v in villages]
-    try:
-        cjk_font()  # before anything is written: without the font nothing is
-    except FontMissing as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    if not ready_to_write(args.out):
         return 1
-    args.out.mkdir(parents=True, exist_ok=True)
     for n in notices:
         p = args.out / file_name(n)
         p.write_bytes(render_notice(config, n, published))

@@ -4,10 +4,10 @@ statements (xlsx and PDF) from the final runs of a year."""
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from pvledger.commands.common import config_from
+from pvledger.commands.printed import existing_ledger, ready_to_write
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -33,18 +33,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the statements; bad input (no final run, unknown id) exits 2."""
-    from core.problems import BadInput, Problem
     from revenue import statements as st
     from revenue import statements_out as so
     from revenue.ledger import Ledger
     from revenue.money import fen_to_yuan_str
-    from revenue.payout import ledger_path
-    from revenue.pdf import FontMissing, cjk_font
 
     config = config_from(args)
-    path = ledger_path(config)
-    if not path.exists():
-        raise BadInput([Problem(str(path), "no ledger yet", "finalize a payout run first")])
+    path = existing_ledger(config)
     with Ledger(path) as ledger:
         households = (
             []
@@ -54,12 +49,8 @@ def run(args: argparse.Namespace) -> int:
         villages = (
             [] if args.household else st.village_statements(config, ledger, args.year, args.village)
         )
-    try:
-        cjk_font()  # before anything is written: without the font nothing is
-    except FontMissing as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    if not ready_to_write(args.out):
         return 1
-    args.out.mkdir(parents=True, exist_ok=True)
     for s in households:
         _write(args.out, so.file_stem(s), so.household_xlsx(s), so.household_pdf(s))
     for v in villages:
