@@ -54,6 +54,11 @@ BAD_CSV = (
     "no-such-station,2026-08-15 12:00,10\n"
     "v-dongpi,2026-08-16 12:00,-5\n"
 )
+STATEMENT_CSV = (  # a settlement statement: the second row's month does not exist
+    "station_id,period,export_kwh,statement_no,amount_yuan\n"
+    "v-dongpi,2026-08,10000,JS-2026-08-001,4143.00\n"
+    "c-a,2026-13,1100,JS-2026-08-002,455.73\n"
+)
 GOOD_CSV = "station_id,timestamp,export_kwh\nv-dongpi,2026-08-20 12:00,10250.5\n"
 
 
@@ -372,6 +377,13 @@ def test_dry_run_lists_bad_lines_and_import_is_all_or_nothing(
     assert "bad-readings.csv" in d.find_element(By.ID, "problems").text
     assert overflowing(d) == []
     screenshot(d, tmp_path, "import-dry-run-bad")
+    statement = tmp_path / "statement.csv"
+    statement.write_text(STATEMENT_CSV, encoding="utf-8")
+    d.find_element(By.ID, "file").send_keys(str(statement))
+    click_and_wait(d, "#dry-run-button")
+    rows = d.find_elements(By.CSS_SELECTOR, "#problems tbody tr")
+    assert [tr.get_attribute("data-line") for tr in rows] == ["3"]
+    assert "period" in rows[0].text
     # importing the bad file: nothing at all
     d.find_element(By.ID, "file").send_keys(str(bad))
     click_and_wait(d, "#import-button")
