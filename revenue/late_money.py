@@ -41,6 +41,7 @@ from core.problems import BadInput, Problem
 from revenue import allocate as al
 from revenue.adjustments import AdjustmentLine, labels
 from revenue.period import Period, parse_period
+from revenue.receivables import Received
 from revenue.tariff import CASH_PAYERS
 
 SOURCE = "late_receipt"
@@ -51,16 +52,8 @@ _YEAR = re.compile(r"^\d{4}$")
 
 
 @dataclass(frozen=True)
-class Share:
-    """One share of a receipt: what it paid for a station, component and period [fen]."""
-
-    payer: str
-    reference: str
-    received_on: dt.date
-    station: str
-    component: str
-    period: str
-    amount_fen: int
+class Share(Received):
+    """One share of a receipt (revenue/receivables.py Received), keyed for the lines it pays."""
 
     @property
     def ref(self) -> str:
