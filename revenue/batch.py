@@ -30,7 +30,7 @@ from core.config.payments import Bank
 from core.problems import BadInput, Problem
 from revenue.bank_template import Template, encode, fill
 from revenue.diff import recorded_amounts
-from revenue.ledger import Ledger, RunRecord
+from revenue.ledger import COVERED, Ledger, RunRecord
 from revenue.money import fen_to_yuan_str
 from revenue.payees import payable
 
@@ -261,18 +261,7 @@ def record(ledger: Ledger, batch: Batch, t: Template, recorded_at: str) -> None:
 
 def batches(ledger: Ledger) -> list[dict]:
     """Every recorded batch row, in batch id order."""
-    cols = (
-        "batch_id",
-        "run_seq",
-        "period",
-        "bank",
-        "template",
-        "file_name",
-        "count",
-        "total_fen",
-        "unpaid_fen",
-        "recorded_at",
-    )
+    cols = COVERED["payment_batches"][0]
     q = f"SELECT {', '.join(cols)} FROM payment_batches ORDER BY run_seq, batch_id"
     return [dict(zip(cols, r, strict=True)) for r in ledger.db.execute(q)]
 
