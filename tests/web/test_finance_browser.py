@@ -264,6 +264,8 @@ def test_supersede_with_a_reason(server: WebServer, driver: Any, tmp_path: Path)
     assert _ledger_runs(server)[-1] == (3, PERIOD, "final")
     main = d.find_element(By.TAG_NAME, "main").text
     assert "结算单更正（测试）" in main and "与被更正批次的差异" in main
+    # the same inputs computed again: the correction changes no line, and says so
+    assert "没有一行金额变化" in d.find_element(By.ID, "no-differences").text
     history = d.find_element(By.ID, "history").text
     assert "申请更正 fin1" in history and "更正定稿 fin2" in history
     screenshot(d, tmp_path, "run-superseding")
