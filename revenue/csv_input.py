@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable, Hashable
 from pathlib import Path
+from typing import TypeVar
 
 from core.problems import BadInput, Problem
 from revenue.import_values import show
+
+T = TypeVar("T")
 
 
 def read_bytes(path: Path) -> bytes:
@@ -98,3 +102,25 @@ def map_header(
             Problem("header", f"column {k} given twice", "keep one column per meaning", name, 1)
         )
     return header, problems
+
+
+def dedupe(
+    items: list[T],
+    key: Callable[[T], Hashable],
+    same: Callable[[T], Hashable],
+    conflict: Callable[[T, T], Problem],
+) -> tuple[list[T], int, list[Problem]]:
+    """(the first item of each key, identical repeats counted, a problem per repeat saying
+    something else); ``conflict(item, first)`` words that problem."""
+    first: dict[Hashable, T] = {}
+    problems, dups = [], 0
+    for it in items:
+        k = key(it)
+        was = first.get(k)
+        if was is None:
+            first[k] = it
+        elif same(was) == same(it):
+            dups += 1
+        else:
+            problems.append(conflict(it, was))
+    return list(first.values()), dups, problems

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from core.config import Config
 from core.problems import BadInput, Problem
-from revenue.csv_input import map_header, read_bytes, records
+from revenue.csv_input import dedupe, map_header, read_bytes, records
 from revenue.energy import ImportedMeter
 from revenue.import_values import INT64_MAX, NotExact, kwh_to_wh, show, yuan_to_fen
 from revenue.ledger import Ledger
@@ -121,28 +121,19 @@ def _describe(table: str, value: tuple, other: tuple) -> str:
 
 def _dedupe(items: list[_Item], name: str) -> tuple[list[_Item], int, list[Problem]]:
     """Identical repeats counted once; two lines saying different things both named."""
-    first: dict[tuple, _Item] = {}
-    problems, dups = [], 0
-    for it in items:
-        k = (it.table, it.key)
-        was = first.get(k)
-        if was is None:
-            first[k] = it
-        elif was.value == it.value:
-            dups += 1
-        else:
-            problems.append(
-                Problem(
-                    "export_kwh" if was.value[0] != it.value[0] else "row",
-                    f"{it.key[0]} {it.when}: line {it.line} says "
-                    f"{_describe(it.table, it.value, was.value)}, line {was.line} says "
-                    f"{_describe(it.table, was.value, it.value)}",
-                    "a file may say one thing about a station and time: keep the right line",
-                    name,
-                    it.line,
-                )
-            )
-    return list(first.values()), dups, problems
+
+    def conflict(it: _Item, was: _Item) -> Problem:
+        return Problem(
+            "export_kwh" if was.value[0] != it.value[0] else "row",
+            f"{it.key[0]} {it.when}: line {it.line} says "
+            f"{_describe(it.table, it.value, was.value)}, line {was.line} says "
+            f"{_describe(it.table, was.value, it.value)}",
+            "a file may say one thing about a station and time: keep the right line",
+            name,
+            it.line,
+        )
+
+    return dedupe(items, lambda it: (it.table, it.key), lambda it: it.value, conflict)
 
 
 def _against_ledger(

@@ -37,7 +37,7 @@ from pathlib import Path
 from core.config import Config
 from core.problems import BadInput, Problem
 from revenue.accruals import accruals_from_ledger
-from revenue.csv_input import map_header, read_bytes, records
+from revenue.csv_input import dedupe, map_header, read_bytes, records
 from revenue.import_values import NotExact, scaled_int, show
 from revenue.ledger import Ledger, LedgerBroken
 from revenue.period import parse_period
@@ -240,27 +240,17 @@ def _amount(cells: dict[str, str], bad) -> int | None:
 
 
 def _dedupe(items: list[_Receipt], name: str) -> tuple[list[_Receipt], int, list[Problem]]:
-    first: dict[tuple[str, str], _Receipt] = {}
-    problems, dups = [], 0
-    for it in items:
-        k = (it.payer, it.reference)
-        was = first.get(k)
-        if was is None:
-            first[k] = it
-        elif was.same == it.same:
-            dups += 1
-        else:
-            problems.append(
-                Problem(
-                    "reference",
-                    f"{it.payer} {it.reference}: line {it.line} says {describe(it)}, "
-                    f"line {was.line} says {describe(was)}",
-                    "one reference is one payment: keep the right line",
-                    name,
-                    it.line,
-                )
-            )
-    return list(first.values()), dups, problems
+    def conflict(it: _Receipt, was: _Receipt) -> Problem:
+        return Problem(
+            "reference",
+            f"{it.payer} {it.reference}: line {it.line} says {describe(it)}, "
+            f"line {was.line} says {describe(was)}",
+            "one reference is one payment: keep the right line",
+            name,
+            it.line,
+        )
+
+    return dedupe(items, lambda it: (it.payer, it.reference), lambda it: it.same, conflict)
 
 
 def _against_ledger(
