@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from core.config import Config
+if TYPE_CHECKING:  # `pvledger --help` loads this module: no pydantic at import
+    from core.config import Config
 
 
 def existing_ledger(config: Config) -> Path:
