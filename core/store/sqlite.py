@@ -114,6 +114,9 @@ class SqliteStore(Store):
             raise StoreError(f"{self.path}: cannot open the store ({exc})") from exc
         self._series: dict[tuple[str, str, str], int] = {}
         self._series_rev: dict[int, tuple[str, str, str]] = {}
+        #: station -> its series ids: a station page reads a handful of a province's
+        #: 120,000 series without scanning them all
+        self._by_station: dict[str, list[int]] = {}
         self._partitions: set[int] = set()
         self._offsets: dict[int, int] = {}
         self._seen_version: int | None = None
@@ -142,9 +145,12 @@ class SqliteStore(Store):
             )
 
     def _load_catalog(self) -> None:
+        by_station: dict[str, list[int]] = {}  # rebuilt whole: a reload sees every series
         for sid, st, dev, fld in self._db.execute("SELECT id, station, device, field FROM series"):
             self._series[(st, dev, fld)] = sid
             self._series_rev[sid] = (st, dev, fld)
+            by_station.setdefault(st, []).append(sid)
+        self._by_station = by_station
         self._partitions = {d for (d,) in self._db.execute("SELECT day FROM partitions")}
 
     # -- time ----------------------------------------------------------------
@@ -178,6 +184,7 @@ class SqliteStore(Store):
             sid = int(cur.lastrowid or 0)
             self._series[key] = sid
             self._series_rev[sid] = key
+            self._by_station.setdefault(r.station, []).append(sid)
         return sid
 
     def write(self, readings: Iterable[Reading]) -> int:
@@ -190,6 +197,7 @@ class SqliteStore(Store):
                 # keep the in-memory catalog in step with what the rollback undid
                 self._series.clear()
                 self._series_rev.clear()
+                self._by_station.clear()
                 self._load_catalog()
                 if isinstance(exc, sqlite3.Error):
                     raise StoreError(
@@ -272,15 +280,19 @@ class SqliteStore(Store):
         devices: Sequence[str] | None,
         fields: Sequence[str] | None,
     ) -> dict[int, tuple[str, str, str]]:
-        st = set(stations) if stations is not None else None
         dv = set(devices) if devices is not None else None
         fl = set(fields) if fields is not None else None
+        if stations is None:
+            candidates = self._series_rev.items()
+        else:  # through the station index, not a scan of every series
+            rev = self._series_rev
+            candidates = (
+                (sid, rev[sid]) for st in set(stations) for sid in self._by_station.get(st, ())
+            )
         return {
             sid: key
-            for sid, key in self._series_rev.items()
-            if (st is None or key[0] in st)
-            and (dv is None or key[1] in dv)
-            and (fl is None or key[2] in fl)
+            for sid, key in candidates
+            if (dv is None or key[1] in dv) and (fl is None or key[2] in fl)
         }
 
     def _refresh(self) -> None:

@@ -90,3 +90,38 @@ def test_a_reader_sees_what_another_connection_wrote(tmp_path: Path) -> None:
     assert {s.station for s in reader.latest()} == {"s1", "s9"}
     reader.close()
     writer.close()
+
+
+def test_selecting_by_station_finds_exactly_its_series(tmp_path: Path) -> None:
+    """The station index gives what a scan of every series gives: in this process's new
+    series, after a failed batch's rollback, and in what another connection added."""
+    p = tmp_path / "s.db"
+    writer = SqliteStore(p)
+    reader = SqliteStore(p, readonly=True)
+    writer.write(
+        [
+            Reading(f"s{i % 3}", f"d{i}", T0, {"power_w": float(i), "energy_total_wh": i})
+            for i in range(9)
+        ]
+    )
+    with pytest.raises(Boom):
+        writer.write(
+            Reading("s0", "new", T0, {"power_w": 1.0}) if i else _r(0) for i in _boom_after(2)
+        )
+    writer.write([Reading("s1", "late", T0 + 60_000, {"power_w": 7.0})])
+    for store in (writer, reader):
+        for wanted in (["s0"], ["s1", "s2"], ["nope"], ["s1", "s1"]):
+            got = {(s.station, s.device, s.field) for s in store.latest(stations=wanted)}
+            scan = {(s.station, s.device, s.field) for s in store.latest() if s.station in wanted}
+            assert got == scan
+        assert ("s1", "late", "power_w") in {
+            (s.station, s.device, s.field) for s in store.latest(stations=["s1"])
+        }
+        assert not any(s.device == "new" for s in store.latest(stations=["s0"]))
+    reader.close()
+    writer.close()
+
+
+def _boom_after(n: int):
+    yield from range(n)
+    raise Boom
