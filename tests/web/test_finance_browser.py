@@ -40,6 +40,10 @@ from tests.web.browser import (
 from tests.web.client import Client, text_of
 from tests.web.server import USERS, WebServer, pvledger, start_server
 
+#: one served site per module, its tests in order on one xdist worker (they build on
+#: each other's state: drafts, finals, users' changed passwords)
+pytestmark = pytest.mark.xdist_group("test_finance_browser")
+
 __all__ = ["driver"]  # the fixture, used by name
 
 PERIOD = "2026-08"

@@ -14,6 +14,10 @@ from core.config import load_config
 from tests.revenue.helpers import CASES
 from web.pages import runs_data as data
 
+#: one served site per module, its tests in order on one xdist worker (they build on
+#: each other's state: drafts, finals, users' changed passwords)
+pytestmark = pytest.mark.xdist_group("test_finance_scope")
+
 
 @pytest.fixture(scope="module")
 def config():

@@ -34,6 +34,10 @@ from tests.web.browser import driver
 from tests.web.client import CSRF_COOKIE, SESSION_COOKIE, Client, text_of
 from tests.web.server import WebServer, pvledger, start_server
 
+#: one served site per module, its tests in order on one xdist worker (they build on
+#: each other's state: drafts, finals, users' changed passwords)
+pytestmark = pytest.mark.xdist_group("test_money_pages")
+
 __all__ = ["driver"]  # the fixture, used by name
 
 AS_OF = "2027-06-30"  # a fixed date: ages do not depend on today

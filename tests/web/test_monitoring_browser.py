@@ -20,6 +20,10 @@ from tests.web.browser import PHONE, driver, overflowing, screenshot, wait_for
 from tests.web.client import text_of
 from tests.web.server import WebServer, start_server
 
+#: one served site per module, its tests in order on one xdist worker (they build on
+#: each other's state: drafts, finals, users' changed passwords)
+pytestmark = pytest.mark.xdist_group("test_monitoring_browser")
+
 __all__ = ["driver"]  # the fixture, used by name
 
 

@@ -29,6 +29,10 @@ from tests.web.browser import PHONE, driver, overflowing, screenshot, wait_for
 from tests.web.client import CSRF_COOKIE, Client, Response, text_of
 from tests.web.server import WebServer, start_server
 
+#: one served site per module, its tests in order on one xdist worker (they build on
+#: each other's state: drafts, finals, users' changed passwords)
+pytestmark = pytest.mark.xdist_group("test_om_pages")
+
 __all__ = ["driver"]  # the fixture, used by name
 
 TZ = ZoneInfo("Asia/Shanghai")

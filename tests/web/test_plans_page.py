@@ -22,6 +22,10 @@ from revenue.plans import plan_violations, violations
 from tests.web.browser import PHONE, browser_login, driver, overflowing, screenshot, wait_for
 from tests.web.server import WebServer, pvledger, start_server
 
+#: one served site per module, its tests in order on one xdist worker (they build on
+#: each other's state: drafts, finals, users' changed passwords)
+pytestmark = pytest.mark.xdist_group("test_plans_page")
+
 __all__ = ["driver"]  # the fixture, used by name
 
 BROKEN = ("dongpi", 2025)
