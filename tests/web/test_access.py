@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 import urllib.parse
@@ -175,13 +176,16 @@ def test_session_ends_with_the_browser_and_after_the_configured_hours(
     assert "HttpOnly" in cookie and "Secure" not in cookie  # not behind TLS here
     con = sqlite3.connect(web_server.db)
     try:
-        (left_s,) = con.execute(
-            "SELECT (julianday(expire_date) - julianday('now')) * 86400 FROM django_session"
-            " WHERE session_key = ?",
+        (expires,) = con.execute(
+            "SELECT expire_date FROM django_session WHERE session_key = ?",
             (c.cookie("pvledger_session"),),
         ).fetchone()
     finally:
         con.close()
+    # against this process's clock, as the server's (SQLite's own 'now' is the C library's,
+    # which a test run with a shifted Python clock does not move)
+    expires_at = dt.datetime.fromisoformat(expires).replace(tzinfo=dt.UTC)
+    left_s = (expires_at - dt.datetime.now(dt.UTC)).total_seconds()
     assert 7.9 * 3600 < left_s <= 8 * 3600  # web.session_hours default 8
 
 
