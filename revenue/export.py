@@ -135,6 +135,29 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
+def _village_row(
+    village: str,
+    pool: str,
+    amount_fen: int,
+    carried_in_fen: int,
+    posts_paid_fen: int,
+    balance_fen: int,
+    flags: str,
+) -> dict:
+    """One row of villages-PERIOD.csv (fen and yuan columns, then the flags)."""
+    row = {
+        "village_id": village,
+        "pool": pool,
+        "amount_fen": amount_fen,
+        "carried_in_fen": carried_in_fen,
+        "posts_paid_fen": posts_paid_fen,
+        "balance_fen": balance_fen,
+    }
+    _fen_cols(row, "amount", "carried_in", "posts_paid", "balance")
+    row["flags"] = flags
+    return row
+
+
 def _fen_cols(row: dict, *names: str) -> dict:
     for n in names:
         v = row[n + "_fen"]
@@ -245,33 +268,18 @@ def tables(config: Config, r: RunResult) -> dict[str, list[dict]]:
         _fen_cols(row, "distributable", "paid", "residue")
         row["residue_to"] = c.residue_to
         coops.append(row)
-    villages = []
-    for p in r.pools:
-        row = {
-            "village_id": p.village,
-            "pool": p.pool,
-            "amount_fen": p.amount_fen,
-            "carried_in_fen": p.carried_in_fen,
-            "posts_paid_fen": p.paid_fen,
-            "balance_fen": p.balance_fen,
-        }
-        _fen_cols(row, "amount", "carried_in", "posts_paid", "balance")
-        row["flags"] = p.flags
-        villages.append(row)
-    for a in r.adjustments:
-        if a.payee_kind != "village":
-            continue
-        row = {
-            "village_id": a.payee,
-            "pool": adjustment_pool(a),
-            "amount_fen": a.amount_fen,
-            "carried_in_fen": 0,
-            "posts_paid_fen": 0,
-            "balance_fen": a.amount_fen,
-        }
-        _fen_cols(row, "amount", "carried_in", "posts_paid", "balance")
-        row["flags"] = a.label_en
-        villages.append(row)
+    villages = [
+        _village_row(
+            p.village, p.pool, p.amount_fen, p.carried_in_fen, p.paid_fen, p.balance_fen, p.flags
+        )
+        for p in r.pools
+    ]
+    # a late receipt for a village pool is a pool line of its own, nothing carried or paid
+    villages += [
+        _village_row(a.payee, adjustment_pool(a), a.amount_fen, 0, 0, a.amount_fen, a.label_en)
+        for a in r.adjustments
+        if a.payee_kind == "village"
+    ]
     adjustment_lines = []
     for a in r.adjustments:
         row = {
