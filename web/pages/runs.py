@@ -282,9 +282,13 @@ def pending_correction(acts: dict[int, list[Act]], seq: int) -> Act | None:
     return pending
 
 
-def _final_in_force(ledger, seq: int, t: dict):
+def _final_in_force(seq: int, t: dict):
     """(run, problem): the run, and why it is not a final run in force (None if it is)."""
-    runs_ = ledger.runs()
+    ledger = _ledger()
+    if ledger is None:
+        raise Http404("no ledger")
+    with ledger:
+        runs_ = ledger.runs()
     run = next((r for r in runs_ if r.seq == seq), None)
     if run is None:
         raise Http404("no such run")
@@ -298,11 +302,7 @@ def _final_in_force(ledger, seq: int, t: dict):
 def correction(request: HttpRequest, seq: int) -> HttpResponse:
     """Ask for a final run to be superseded, with the reason; another user carries it out."""
     t = words()
-    ledger = _ledger()
-    if ledger is None:
-        raise Http404("no ledger")
-    with ledger:
-        run, problem = _final_in_force(ledger, seq, t)
+    run, problem = _final_in_force(seq, t)
     reason = request.POST.get("reason", "").strip()
     if problem is None and not reason:
         problem = t["need_reason"]
@@ -320,11 +320,7 @@ def correction(request: HttpRequest, seq: int) -> HttpResponse:
 def supersede(request: HttpRequest, seq: int) -> HttpResponse:
     """Supersede a final run as another user asked (four eyes), with that user's reason."""
     t = words()
-    ledger = _ledger()
-    if ledger is None:
-        raise Http404("no ledger")
-    with ledger:
-        run, problem = _final_in_force(ledger, seq, t)
+    run, problem = _final_in_force(seq, t)
     asked = pending_correction(run_acts(), seq)
     if problem is None and asked is None:
         problem = t["not_asked"]
