@@ -11,12 +11,21 @@ import socket
 import subprocess
 import time
 
+#: ports this process has handed out: nothing listens on a port between free_port()
+#: and the server that binds it, so the kernel may offer the same port again (two of
+#: the demo's forty Modbus endpoints once got one port)
+_handed_out: set[int] = set()
+
 
 def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A TCP port free on 127.0.0.1 right now, never one this process handed out before."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def wait_port(port: int, timeout_s: float = 10.0, proc: subprocess.Popen | None = None) -> None:

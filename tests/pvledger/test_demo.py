@@ -255,18 +255,22 @@ def test_ctrl_c_stops_the_demo_and_every_process_it_started(tmp_path: Path) -> N
     # the embedded broker a machine without Mosquitto gets: it must stop with the rest
     proc = demo(out, "--days", "1", "--broker", "embedded")
     assert proc.stdout is not None
-    seen = []
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        seen.append(line)
-        if line.strip().startswith("live") or not line:
-            break
-    assert any(s.strip().startswith("live") for s in seen), "".join(seen)
-    running = leftovers(str(out))
-    assert any("amqtt" in c for c in running), running
-    assert any(" simulate " in c for c in running) and any(" collect " in c for c in running)
-    proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=60)
+    try:
+        seen = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            seen.append(line)
+            if line.strip().startswith("live") or not line:
+                break
+        assert any(s.strip().startswith("live") for s in seen), "".join(seen)
+        running = leftovers(str(out))
+        logs = out / "demo" / "logs"
+        assert any("amqtt" in c for c in running), running
+        assert any(" simulate " in c for c in running), (logs / "simulate.log").read_text()
+        assert any(" collect " in c for c in running), (logs / "collect.log").read_text()
+    finally:  # a failed check above must not leave the demo running for later tests
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert leftovers(str(out)) == []
