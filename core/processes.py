@@ -6,6 +6,7 @@ Used by `pvledger demo` and by the tests that start real servers.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import socket
 import subprocess
@@ -17,13 +18,26 @@ import time
 _handed_out: set[int] = set()
 
 
+def _port_slot() -> tuple[int, int]:
+    """(i, n) from PVLEDGER_PORT_SLOT="i/n": only ports p with (p // 2) % n == i, so n parallel
+    runs on one machine (the test workers) never pick the same port; (0, 1) when unset.
+    p // 2, not p: Linux hands bind() even ports and keeps the odd ones for connect()."""
+    raw = os.environ.get("PVLEDGER_PORT_SLOT", "")
+    i, _, n = raw.partition("/")
+    if i.isdigit() and n.isdigit() and 0 <= int(i) < int(n):
+        return int(i), int(n)
+    return 0, 1
+
+
 def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now, never one this process handed out before."""
+    """A TCP port free on 127.0.0.1 right now, never one this process handed out before
+    (and in this process's slot, see _port_slot)."""
+    slot, slots = _port_slot()
     while True:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = int(s.getsockname()[1])
-        if port not in _handed_out:
+        if (port // 2) % slots == slot and port not in _handed_out:
             _handed_out.add(port)
             return port
 

@@ -19,6 +19,14 @@ from tests.servers import Mosquitto, VictoriaMetrics, running
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# each xdist worker (and every server or CLI it starts) picks free ports from its own
+# residue class, so two workers never start servers on one port (core/processes.py)
+if os.environ.get("PYTEST_XDIST_WORKER", "").startswith("gw"):
+    os.environ["PVLEDGER_PORT_SLOT"] = (
+        f"{int(os.environ['PYTEST_XDIST_WORKER'][2:])}/"
+        f"{int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1'))}"
+    )
+
 
 @pytest.fixture
 def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:

@@ -11,3 +11,8 @@ def test_free_port_never_hands_out_the_same_port_twice() -> None:
     ports = [free_port() for _ in range(1000)]
     assert len(set(ports)) == len(ports)
     assert all(1024 <= p <= 65535 for p in ports)
+
+
+def test_a_port_slot_keeps_parallel_workers_apart(monkeypatch) -> None:
+    monkeypatch.setenv("PVLEDGER_PORT_SLOT", "1/3")
+    assert all(free_port() // 2 % 3 == 1 for _ in range(100))
