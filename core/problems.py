@@ -20,6 +20,14 @@ class Problem:
     fix: str = ""  # what would make it right
     file: str = ""  # file name (config.yaml, households.csv, ...)
     line: int | None = None  # 1-based line in that file, when known
+    message_zh: str = ""  # the message in Chinese, for the zh web pages ("" = none yet)
+    fix_zh: str = ""  # the fix in Chinese
+
+    def text(self, lang: str) -> tuple[str, str]:
+        """(message, fix) in lang ("zh" or "en"); English where no Chinese is given."""
+        if lang == "zh" and self.message_zh:
+            return self.message_zh, self.fix_zh or self.fix
+        return self.message, self.fix
 
     def render(self) -> str:
         """One line for humans: ``file:line: where: message (fix: ...)``."""

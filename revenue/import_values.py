@@ -18,7 +18,11 @@ _NUMBER = re.compile(r"^([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]{1,3}))?
 
 
 class NotExact(ValueError):
-    """The cell is not an exact number in range; the message says why."""
+    """The cell is not an exact number in range; the message says why (zh: in Chinese)."""
+
+    def __init__(self, message: str, zh: str = ""):
+        super().__init__(message)
+        self.zh = zh or message
 
 
 def show(cell: str) -> str:
@@ -30,12 +34,12 @@ def scaled_int(cell: str, places: int) -> int:
     """The cell's value x 10**places as an exact int; NotExact if it is not one."""
     text = cell.strip()
     if len(text) > MAX_CELL_CHARS:
-        raise NotExact(f"longer than {MAX_CELL_CHARS} characters")
+        raise NotExact(f"longer than {MAX_CELL_CHARS} characters", f"超过 {MAX_CELL_CHARS} 个字符")
     if _GROUPED.fullmatch(text):
         text = text.replace(",", "")
     m = _NUMBER.fullmatch(text)
     if not m or not (m.group(2) or m.group(3)):
-        raise NotExact("not a number")
+        raise NotExact("not a number", "不是数字")
     sign, whole, frac, exp = m.group(1), m.group(2), m.group(3) or "", int(m.group(4) or 0)
     digits = int((whole + frac) or "0")
     shift = exp + places - len(frac)  # value = digits x 10**shift
@@ -44,9 +48,11 @@ def scaled_int(cell: str, places: int) -> int:
     else:
         value, rest = divmod(digits, 10**-shift)
         if rest:
-            raise NotExact(f"finer than 1/{10**places} of the unit")
+            raise NotExact(
+                f"finer than 1/{10**places} of the unit", f"精度超过单位的 1/{10**places}"
+            )
     if value > INT64_MAX:
-        raise NotExact("too large for a 64-bit counter")
+        raise NotExact("too large for a 64-bit counter", "超出 64 位计数范围")
     return -value if sign == "-" else value
 
 
@@ -54,7 +60,7 @@ def kwh_to_wh(cell: str) -> int:
     """kWh text -> non-negative Wh, exact (at most 3 decimals)."""
     wh = scaled_int(cell, 3)
     if wh < 0:
-        raise NotExact("negative")
+        raise NotExact("negative", "为负数")
     return wh
 
 

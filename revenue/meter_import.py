@@ -95,6 +95,8 @@ def _header(row: list[str], name: str) -> tuple[list[str | None], list[Problem]]
                 "add the columns",
                 name,
                 1,
+                "须有 export_kwh 列，以及 station_id 或 account（户号）列",
+                "补上这些列",
             )
         )
     return header, problems
@@ -198,6 +200,8 @@ def import_file(config: Config, ledger: Ledger, path: str | Path, now: str) -> I
                     "a meter reading or a statement can only be of the past: check the date",
                     name,
                     item.line,
+                    f"{show(item.when)} 在未来（导入时间 {now}）",
+                    "抄表与结算单只能是过去的：请检查日期",
                 )
             )
         elif item is not None:
@@ -255,22 +259,39 @@ def _parse_row(
 ) -> _Item | None:
     """One data row -> an item, or None with its problems appended."""
 
-    def bad(where: str, msg: str, fix: str = "") -> None:
-        problems.append(Problem(where, msg, fix, name, lineno))
+    def bad(where: str, msg: str, fix: str = "", zh: str = "", fix_zh: str = "") -> None:
+        problems.append(Problem(where, msg, fix, name, lineno, zh, fix_zh))
 
     if len(raw) != len(header):
-        bad("row", f"{len(raw)} fields, header has {len(header)}", "one value per column")
+        bad(
+            "row",
+            f"{len(raw)} fields, header has {len(header)}",
+            "one value per column",
+            f"{len(raw)} 个字段，表头有 {len(header)} 列",
+            "每列一个值",
+        )
         return None
     rec = {k: v.strip() for k, v in zip(header, raw, strict=True) if k}
     st, acct = rec.get("station_id", ""), rec.get("account", "")
     if st and st not in config.station_by_id:
-        bad("station_id", f"unknown station {show(st)}", "use a station id from config.yaml")
+        bad(
+            "station_id",
+            f"unknown station {show(st)}",
+            "use a station id from config.yaml",
+            f"未知电站 {show(st)}",
+            "请使用 config.yaml 中的电站编号",
+        )
         return None
     if st and acct:
         linked = new_accounts.get(acct, (accounts.get(acct, st), 0))
         if linked[0] != st:
             where = f"line {linked[1]}" if linked[1] else "an earlier import"
-            bad("account", f"account {show(acct)} belongs to {linked[0]} ({where}), not {st}")
+            where_zh = f"第 {linked[1]} 行" if linked[1] else "此前的导入"
+            bad(
+                "account",
+                f"account {show(acct)} belongs to {linked[0]} ({where}), not {st}",
+                zh=f"户号 {show(acct)} 属于 {linked[0]}（{where_zh}），不是 {st}",
+            )
             return None
         new_accounts.setdefault(acct, (st, lineno))
     if not st:
@@ -280,6 +301,8 @@ def _parse_row(
                 "account",
                 f"account {show(acct)} is not linked to a station",
                 "give station_id once with it",
+                f"户号 {show(acct)} 未关联电站",
+                "请至少一次同时给出 station_id",
             )
             return None
     try:
@@ -290,6 +313,8 @@ def _parse_row(
             f"{show(rec.get('export_kwh', ''))} is not a kWh amount ({exc})",
             "write the kWh as a plain number, e.g. 12390.5 (at most 3 decimals, "
             f"at most {INT64_MAX // 1000:,} kWh)",
+            f"{show(rec.get('export_kwh', ''))} 不是有效的 kWh 电量（{exc.zh}）",
+            f"请写成普通数字，例如 12390.5（最多 3 位小数，不超过 {INT64_MAX // 1000:,} kWh）",
         )
         return None
     amount_fen = None
@@ -301,15 +326,27 @@ def _parse_row(
                 "amount_yuan",
                 f"{show(rec['amount_yuan'])} is not a yuan amount ({exc})",
                 "write e.g. 5133.18 (at most 2 decimals)",
+                f"{show(rec['amount_yuan'])} 不是有效的元金额（{exc.zh}）",
+                "请写成例如 5133.18（最多 2 位小数）",
             )
             return None
     ts, period = rec.get("timestamp", ""), rec.get("period", "")
     if bool(ts) == bool(period):
-        bad("row", "give exactly one of timestamp (a reading) or period (a statement)")
+        bad(
+            "row",
+            "give exactly one of timestamp (a reading) or period (a statement)",
+            zh="timestamp（抄表）与 period（结算单）须且只能给出一个",
+        )
         return None
     if period:
         if not _PERIOD.fullmatch(period):
-            bad("period", f"{show(period)} is not YYYY-MM", "e.g. 2026-07")
+            bad(
+                "period",
+                f"{show(period)} is not YYYY-MM",
+                "e.g. 2026-07",
+                f"{show(period)} 不是 YYYY-MM 格式",
+                "例如 2026-07",
+            )
             return None
         no = rec.get("statement_no", "")
         row = {
@@ -332,6 +369,8 @@ def _parse_row(
             "timestamp",
             f"{show(ts)} is not an ISO 8601 time",
             "e.g. 2026-08-01 00:00 or 2026-08-01T00:00+08:00",
+            f"{show(ts)} 不是 ISO 8601 时间",
+            "例如 2026-08-01 00:00 或 2026-08-01T00:00+08:00",
         )
         return None
     row = {"station": st, "ts_ms": ts_ms, "export_wh": wh, "file_sha256": sha, "line": lineno}

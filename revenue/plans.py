@@ -9,8 +9,10 @@ lines a payout run pays from a village's pools (revenue/allocate.py ``village``)
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from core.config import Config
 from core.config.plans import APPROVAL_STEPS, Plan, Plans
@@ -32,6 +34,11 @@ class Violation:
     year: int
     line: str
     message: str
+    message_zh: str = ""  # the message in Chinese, for the zh web page
+
+    def text(self, lang: str) -> str:
+        """The message in lang ("zh" or "en"); English where no Chinese is given."""
+        return self.message_zh if lang == "zh" and self.message_zh else self.message
 
     def render(self) -> str:
         """One line for the terminal: village year line: message."""
@@ -70,6 +77,21 @@ def approval_gaps(plan: Plan, before: dt.date | None = None) -> list[str]:
                 out.append(f"approvals.{step}: dated {a.date}, not before {before}")
             last = a.date
     return out
+
+
+def _gap_zh(msg: str) -> str:
+    """An approval_gaps message (after "approvals.<step>: ") in Chinese."""
+    if msg == "no date":
+        return "没有日期"
+    if msg == "no reference":
+        return "没有凭证号"
+    m = re.fullmatch(r"dated (\S+), before the step ahead of it", msg)
+    if m:
+        return f"日期 {m[1]} 早于上一环节"
+    m = re.fullmatch(r"dated (\S+), not before (\S+)", msg)
+    if m:
+        return f"日期 {m[1]} 不早于 {m[2]}"
+    return msg
 
 
 def _rule(config: Config, plan: Plan):
@@ -120,12 +142,16 @@ def plan_violations(config: Config, plan: Plan) -> list[Violation]:
     policy = config.plans.policy if config.plans else Plans().policy
     out: list[Violation] = []
 
-    def bad(line: str, message: str) -> None:
-        out.append(Violation(plan.village, plan.year, line, message))
+    def bad(line: str, message: str, zh: str) -> None:
+        out.append(Violation(plan.village, plan.year, line, message, zh))
 
     for gap in approval_gaps(plan):
         step, _, msg = gap.partition(": ")
-        bad(step, f"{msg}: the plan is not approved, its pools pay nothing in a final run")
+        bad(
+            step,
+            f"{msg}: the plan is not approved, its pools pay nothing in a final run",
+            f"{_gap_zh(msg)}：方案未经批准，定稿结算中其资金池不支出",
+        )
     posts, income = plan.posts_yuan(), plan.income_yuan
     if posts * 100 < policy.min_posts_percent * income:
         share = f"{posts * 100 / income:.1f}" if income else "0"
@@ -133,20 +159,32 @@ def plan_violations(config: Config, plan: Plan) -> list[Violation]:
             "posts",
             f"post wages {posts} yuan are {share} % of the income {income} yuan, "
             f"below the policy's {policy.min_posts_percent} %",
+            f"公益岗位工资 {posts} 元，占收益 {income} 元的 {share} %，"
+            f"低于政策要求的 {policy.min_posts_percent} %",
         )
     if plan.uses_yuan() > income:
         bad(
-            "income_yuan", f"the plan spends {plan.uses_yuan()} yuan, more than its income {income}"
+            "income_yuan",
+            f"the plan spends {plan.uses_yuan()} yuan, more than its income {income}",
+            f"方案支出 {plan.uses_yuan()} 元，超过其收益 {income} 元",
         )
     households = {h.id for h in config.households if h.village == plan.village}
     for i, p in enumerate(plan.posts):
         if p.holder not in households:
-            bad(f"posts[{i}] {p.name}", f"holder {p.holder} is not a household of {plan.village}")
+            bad(
+                f"posts[{i}] {p.name}",
+                f"holder {p.holder} is not a household of {plan.village}",
+                f"上岗人 {p.holder} 不是 {plan.village} 的农户",
+            )
     for i, a in enumerate(plan.awards):
         line = f"awards[{i}] {a.name}"
         for b in a.beneficiaries:
             if b.household not in households:
-                bad(line, f"beneficiary {b.household} is not a household of {plan.village}")
+                bad(
+                    line,
+                    f"beneficiary {b.household} is not a household of {plan.village}",
+                    f"受益户 {b.household} 不是 {plan.village} 的农户",
+                )
         given = {b.household for b in a.beneficiaries}
         amounts = {b.yuan for b in a.beneficiaries}
         if (
@@ -155,20 +193,30 @@ def plan_violations(config: Config, plan: Plan) -> list[Violation]:
             and given >= households
             and len(amounts) == 1
         ):
+            same = next(iter(amounts))
             bad(
                 line,
-                f"gives every household of {plan.village} the same {amounts.pop()} yuan: "
+                f"gives every household of {plan.village} the same {same} yuan: "
                 "an equal per-head handout, which the policy forbids",
+                f"给 {plan.village} 每户同样的 {same} 元：按人头平均发放，政策不允许",
             )
     rule = _rule(config, plan)
     if rule is None:
-        bad("village", f"no village allocation rule covers the whole of {plan.year}")
+        bad(
+            "village",
+            f"no village allocation rule covers the whole of {plan.year}",
+            f"没有覆盖 {plan.year} 全年的村级分配规则",
+        )
         return out
     uses = uses_by_month(plan, rule.jobs_pool)
     pools = [p.name for p in rule.pools]
     for u in {(u.pool, u.line) for u in uses}:
         if u[0] not in pools:
-            bad(u[1], f"pays from pool {u[0]!r}, which the village rule does not have ({pools})")
+            bad(
+                u[1],
+                f"pays from pool {u[0]!r}, which the village rule does not have ({pools})",
+                f"从资金池 {u[0]!r} 支出，但村级规则中没有该资金池（{pools}）",
+            )
     for pool in pools:
         n, first = _longest_gap(int(u.month[5:]) for u in uses if u.pool == pool)
         if n > policy.max_idle_months:
@@ -176,6 +224,8 @@ def plan_violations(config: Config, plan: Plan) -> list[Violation]:
                 f"pool {pool}",
                 f"no use planned for {n} months from {plan.year}-{first:02d}: its balance "
                 f"would lie idle beyond the policy's {policy.max_idle_months} months",
+                f"自 {plan.year}-{first:02d} 起 {n} 个月没有计划支出：余额闲置将超过"
+                f"政策规定的 {policy.max_idle_months} 个月",
             )
     return out
 
@@ -265,10 +315,13 @@ def idle_pools(
     for key, (months, since) in sorted(idle.items()):
         if months > max_idle_months and last is not None:
             village, _, pool = key.partition("/")
+            yuan = f"{Decimal(prev[key]).scaleb(-2):.2f}"  # exact: fen are integers
             out.append(Violation(
                 village, last.start.year, f"pool {pool}",
-                f"balance {prev[key] / 100:.2f} yuan unused for {months} months since {since} "
+                f"balance {yuan} yuan unused for {months} months since {since} "
                 f"(final runs up to {last.id}), beyond the policy's {max_idle_months} months",
+                f"余额 {yuan} 元自 {since} 起 {months} 个月未使用（定稿结算截至 {last.id}），"
+                f"超过政策规定的 {max_idle_months} 个月",
             ))  # fmt: skip
     return out
 

@@ -123,11 +123,27 @@ def _header(row: list[str], name: str) -> tuple[list[str | None], list[Problem]]
         missing.append("amount_fen or amount_yuan")
     if missing:
         problems.append(
-            Problem("header", f"missing columns: {', '.join(missing)}", "add them", name, 1)
+            Problem(
+                "header",
+                f"missing columns: {', '.join(missing)}",
+                "add them",
+                name,
+                1,
+                f"缺少列：{'、'.join(missing)}",
+                "请补上这些列",
+            )
         )
     if {"amount_fen", "amount_yuan"} <= set(header):
         problems.append(
-            Problem("header", "both amount_fen and amount_yuan", "keep one amount column", name, 1)
+            Problem(
+                "header",
+                "both amount_fen and amount_yuan",
+                "keep one amount column",
+                name,
+                1,
+                "同时有 amount_fen 与 amount_yuan 两列",
+                "只保留一个金额列",
+            )
         )
     return header, problems
 
@@ -153,31 +169,57 @@ def _parse_row(
     cells = {k: v.strip() for k, v in zip(header, raw, strict=False) if k}
     before = len(problems)
 
-    def bad(col: str, msg: str, fix: str) -> None:
-        problems.append(Problem(col, msg, fix, name, lineno))
+    def bad(col: str, msg: str, fix: str, zh: str = "", fix_zh: str = "") -> None:
+        problems.append(Problem(col, msg, fix, name, lineno, zh, fix_zh))
 
     if len(raw) > len(header) and any(c.strip() for c in raw[len(header) :]):
-        bad("row", f"{len(raw)} cells, the header has {len(header)}", "remove the extra cells")
+        bad(
+            "row",
+            f"{len(raw)} cells, the header has {len(header)}",
+            "remove the extra cells",
+            f"{len(raw)} 个单元格，表头只有 {len(header)} 列",
+            "删去多余的单元格",
+        )
     on = None
     try:
         on = parse_date(cells.get("received_on", ""))
         if on > today:
-            bad("received_on", f"{on} is in the future (today is {today})", "check the date")
+            bad(
+                "received_on",
+                f"{on} is in the future (today is {today})",
+                "check the date",
+                f"{on} 在未来（今天是 {today}）",
+                "请检查日期",
+            )
     except ValueError:
         bad(
             "received_on",
             f"{show(cells.get('received_on', ''))} is not a date",
             "write YYYY-MM-DD, e.g. 2026-11-05",
+            f"{show(cells.get('received_on', ''))} 不是日期",
+            "请写成 YYYY-MM-DD，例如 2026-11-05",
         )
     payer = PAYER_ALIASES.get(cells.get("payer", ""), cells.get("payer", ""))
     if payer not in PAYERS:
-        bad("payer", f"{show(cells.get('payer', ''))} is not a payer", f"use one of {PAYERS}")
+        bad(
+            "payer",
+            f"{show(cells.get('payer', ''))} is not a payer",
+            f"use one of {PAYERS}",
+            f"{show(cells.get('payer', ''))} 不是付款方",
+            f"请使用其中之一：{PAYERS}",
+        )
     stations: list[str] = []
     for sid in filter(None, (s.strip() for s in cells.get("station_id", "").split(";"))):
         if sid in config.station_by_id:
             stations.append(sid)
         else:
-            bad("station_id", f"unknown station {show(sid)}", "use a station id of config.yaml")
+            bad(
+                "station_id",
+                f"unknown station {show(sid)}",
+                "use a station id of config.yaml",
+                f"未知电站 {show(sid)}",
+                "请使用 config.yaml 中的电站编号",
+            )
     for acct in filter(None, (s.strip() for s in cells.get("account", "").split(";"))):
         if acct in accounts:
             stations.append(accounts[acct])
@@ -187,28 +229,56 @@ def _parse_row(
                 f"unknown grid account {show(acct)}",
                 "import a meter file giving station_id and account (户号) first, or give "
                 "station_id",
+                f"未知电网户号 {show(acct)}",
+                "请先导入同时给出 station_id 与 account（户号）的抄表文件，或直接给出 station_id",
             )
     if not stations and len(problems) == before:
-        bad("station_id", "no station or account given", "name the station(s) paid for")
+        bad(
+            "station_id",
+            "no station or account given",
+            "name the station(s) paid for",
+            "未给出电站或户号",
+            "请写明这笔款项对应的电站",
+        )
     components = {c.name for t in config.tariffs for c in t.components}
     comp = cells.get("component", "")
     if comp not in components:
-        bad("component", f"{show(comp)} is not a tariff component", f"use {sorted(components)}")
+        bad(
+            "component",
+            f"{show(comp)} is not a tariff component",
+            f"use {sorted(components)}",
+            f"{show(comp)} 不是电价组成部分",
+            f"请使用 {sorted(components)}",
+        )
     months: list[str] = []
     try:
         months = cover_months(cells.get("period", ""))
     except ValueError as exc:
-        bad("period", str(exc), "write 2025-07, 2025-Q3, 2025 or 2025-01..2025-06")
+        bad(
+            "period",
+            str(exc),
+            "write 2025-07, 2025-Q3, 2025 or 2025-01..2025-06",
+            f"期间无效：{exc}",
+            "请写成 2025-07、2025-Q3、2025 或 2025-01..2025-06",
+        )
     if months and on is not None and month_start(months[-1]) > on:
         bad(
             "period",
             f"{months[-1]} had not begun on {on}, the date received (a period in the future)",
             "check the period and the date",
+            f"到账日期 {on} 时 {months[-1]} 尚未开始（期间在未来）",
+            "请检查期间与日期",
         )
     amount = _amount(cells, bad)
     ref = cells.get("reference", "")
     if not ref:
-        bad("reference", "empty", "give the payer's reference (凭证号) of the payment")
+        bad(
+            "reference",
+            "empty",
+            "give the payer's reference (凭证号) of the payment",
+            "为空",
+            "请填写付款方的凭证号",
+        )
     if len(problems) > before or on is None or amount is None:
         return None
     return _Receipt(
@@ -231,10 +301,23 @@ def _amount(cells: dict[str, str], bad) -> int | None:
         fen = scaled_int(text, 0 if col == "amount_fen" else 2)
     except NotExact as exc:
         unit = "whole fen" if col == "amount_fen" else "yuan with at most 2 decimals"
-        bad(col, f"{show(text)}: {exc}", f"write the amount as {unit}")
+        unit_zh = "整数分" if col == "amount_fen" else "最多 2 位小数的元"
+        bad(
+            col,
+            f"{show(text)}: {exc}",
+            f"write the amount as {unit}",
+            f"{show(text)}：{exc.zh}",
+            f"金额请写成{unit_zh}",
+        )
         return None
     if fen <= 0:
-        bad(col, f"{show(text)} is not positive", "a receipt is money received: amount > 0")
+        bad(
+            col,
+            f"{show(text)} is not positive",
+            "a receipt is money received: amount > 0",
+            f"{show(text)} 不是正数",
+            "到账是收到的钱：金额须大于 0",
+        )
         return None
     return fen
 

@@ -13,6 +13,7 @@ In CI (CI=true) a missing chromium or chromedriver fails the test; elsewhere it 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -125,12 +126,20 @@ def browser_login(d: Any, server: Any, name: str) -> None:
 
 
 def screenshot(d: Any, folder: Path, name: str) -> Path:
-    """Save the whole page as folder/name.png (the window stretched to the page's height)."""
+    """Save the whole page as folder/name.png (the window stretched to the page's height).
+
+    On a Chinese page (html lang zh...) it then asserts that no English prose shows
+    (english_text): untranslated strings are bugs (issue 15). The picture is saved first,
+    so a failing page can be looked at.
+    """
     width = d.get_window_size()["width"]
     height = d.execute_script("return document.documentElement.scrollHeight")
     d.set_window_size(width, max(int(height), 300))
     path = folder / f"{name}.png"
     d.save_screenshot(str(path))
+    if (d.execute_script("return document.documentElement.lang") or "").startswith("zh"):
+        found = english_text(d)
+        assert found == [], f"English on the zh page {name} ({path}): {found}"
     return path
 
 
@@ -150,3 +159,74 @@ def overflowing(d: Any) -> list[str]:
         return out;
         """
     )
+
+
+#: words that are not English prose on a Chinese page: units, codes, the switch's name
+_ALLOWED = "kWh kWp kW MWh CSV PDF xlsx URL SHA ID IDs English Modbus MQTT TCP RTU SMTP HTTP"
+ALLOWED_WORDS = frozenset(f"{_ALLOWED} HTTPS JSON YAML API UTC CST fen pvledger".lower().split())
+#: CJK text, which splits runs of English words
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]+")
+_PUNCT = "()[]{}<>,.;:!?\"'“”‘’«»·…—–*"
+
+
+def english_words(text: str) -> list[str]:
+    """Runs of two or more English words (3+ letters, not ids/units/codes) in text.
+
+    A word is a bare run of ASCII letters once surrounding punctuation is stripped;
+    tokens with digits, hyphens, underscores, slashes, dots or @ inside (station and run
+    ids, user and file names, hashes) and the allowed units and codes break a run, and
+    the words of a command after "pvledger" ("pvledger receipts import") are its name.
+    """
+    found: list[str] = []
+    for chunk in _CJK.split(text):
+        run: list[str] = []
+        command = 0  # words left of a command's name ("pvledger receipts import"), a code
+        for token in [*chunk.split(), ""]:
+            word = token.strip(_PUNCT)
+            if command and re.fullmatch(r"[a-z][a-z-]*", word):
+                command = command - 1 if word == token else 0  # punctuation ends it
+                continue
+            command = 2 if word.lower() == "pvledger" and word == token else 0
+            if re.fullmatch(r"[A-Za-z]{3,}", word) and word.lower() not in ALLOWED_WORDS:
+                run.append(token)
+                continue
+            if re.fullmatch(r"[A-Za-z]{1,2}", word) and run:  # "a", "of", "to" in prose
+                run.append(token)
+                continue
+            if sum(1 for t in run if len(t.strip(_PUNCT)) >= 3) >= 2:
+                found.append(" ".join(run).strip(_PUNCT + " "))
+            run = []
+    return found
+
+
+def english_text(d: Any) -> list[str]:
+    """English prose visible on the page: runs of 2+ English words (see english_words).
+
+    Reads every visible text node of the body and the title, placeholder and aria-label
+    attributes (not scripts, styles, code, or the language switch, lang="en", whose
+    "English" is meant) so that a Chinese page shows no untranslated message.
+    """
+    texts = d.execute_script(
+        """
+        const out = [];
+        const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+        for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+          const el = n.parentElement;
+          if (!el || el.closest('script, style, code, kbd, samp, [lang=en]')) continue;
+          if (!el.getClientRects().length) continue;
+          const t = n.textContent.trim();
+          if (t) out.push(t);
+        }
+        for (const el of document.querySelectorAll('[title], [placeholder], [aria-label]')) {
+          for (const a of ['title', 'placeholder', 'aria-label'])
+            if (el.getAttribute(a)) out.push(el.getAttribute(a));
+        }
+        return out;
+        """
+    )
+    out: list[str] = []
+    for t in texts:
+        for found in english_words(t):
+            if found not in out:
+                out.append(found)
+    return out

@@ -141,7 +141,7 @@ def prepare(site: Path) -> None:
                 db,
                 station=station,
                 person=person,
-                what=f"cleaned panels at {station}",
+                what=f"清洗 {station} 的组件",
                 day=dt.date(2026, 6, 15),
                 photo=name,
                 now_ms=NOW_MS,

@@ -64,8 +64,9 @@ def test_the_broken_plan_shows_the_violation_the_check_finds(server: WebServer):
     r = c.get("/plans/dongpi/2025/")
     assert r.status == 200, r.body[:500]
     page = _text(r.body)
-    for v in expected:
-        assert v.line in page and v.message in page, v.render()
+    for v in expected:  # the site is Chinese: each violation in Chinese, not in English
+        assert v.message_zh, v.render()
+        assert v.line in page and v.message_zh in page and v.message not in page, v.render()
     assert 'id="violations"' in r.body and 'id="keeps"' not in r.body
     # the list counts them, and a clean plan keeps the policy
     listing = c.get("/plans/?year=2025")
@@ -168,7 +169,7 @@ def test_the_pool_balances_of_the_latest_final_run(tmp_path: Path):
 
 def test_zh_page_in_a_real_browser(server: WebServer, driver, tmp_path: Path):
     """The broken plan in Chinese at desktop and phone width: nothing overflows, the page's
-    own words are Chinese (the violation messages are the check's own)."""
+    own words and the check's violation messages are Chinese."""
     from selenium.webdriver.common.by import By
 
     browser_login(driver, server, "fin1")

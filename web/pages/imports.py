@@ -26,6 +26,7 @@ from web import audit, policy, runtime
 from web.nav import NavItem
 from web.pages.imports_text import words
 from web.pages.runs_data import local_time
+from web.pages.runs_text import lang
 
 nav = NavItem(lazy(lambda: words()["nav"], str)(), "imports", "imports.view", order=50)
 for _action in ("import.meter", "import.refused"):
@@ -163,9 +164,10 @@ def upload(request: HttpRequest) -> HttpResponse:
             )
         elif summary is None:
             audit.record(request, "import.refused", {"file": name, "problems": len(problems) or 1})
+    texts = [p.text(lang()) for p in problems]  # Chinese on the zh page where given
     rows = [
-        {"line": p.line or "", "where": p.where, "message": p.message, "fix": p.fix}
-        for p in problems
+        {"line": p.line or "", "where": p.where, "message": m, "fix": f}
+        for p, (m, f) in zip(problems, texts, strict=True)
     ]
     context = _context(
         request,

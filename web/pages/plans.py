@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from web import policy, runtime
 from web.nav import NavItem
+from web.pages.runs_text import lang
 
 nav = NavItem(_("Plans"), "plans", "plans.view", order=46)
 
@@ -222,7 +223,10 @@ def plan(request: HttpRequest, village_id: str, year: int) -> HttpResponse:
             "awards": awards,
             "steps": steps,
             "approved": not approval_gaps(found),
-            "violations": plan_check(config, found, finals),
+            "violations": [  # Chinese on the zh page (revenue/plans.Violation.message_zh)
+                {"line": v.line, "message": v.text(lang())}
+                for v in plan_check(config, found, finals)
+            ],
             "policy": pol,
             "min_posts": f"{pol.min_posts_percent} %",
             "run": run,

@@ -29,6 +29,7 @@ from web.pages import runs_data as data
 from web.pages.runs_text import (
     VALUES_ZH,
     column_label,
+    lang,
     pool_label,
     table_label,
     value_label,
@@ -138,6 +139,18 @@ def _draft_guard(ledger, run, user: str, acts, t: dict) -> str | None:
     return None
 
 
+def _problems_text(problems) -> str:
+    """Problems as one line for a message, in the page's language where they carry it."""
+    zh = lang() == "zh"
+    parts = []
+    for p in problems:
+        message, fix = p.text(lang())
+        if fix:
+            message += f"（{fix}）" if zh else f" ({fix})"
+        parts.append(message)
+    return ("；" if zh else "; ").join(parts)
+
+
 def _publish(period_id: str, **kw):
     """Run revenue.payout.payout as `pvledger revenue` does; (outcome, error text)."""
     from core.problems import BadInput
@@ -150,7 +163,7 @@ def _publish(period_id: str, **kw):
     try:
         period = parse_period(period_id)
     except BadInput as exc:
-        return None, "; ".join(p.message + (f" ({p.fix})" if p.fix else "") for p in exc.problems)
+        return None, _problems_text(exc.problems)
     # as `pvledger revenue`: a SQLite store that was never written is no store (imported
     # meter data alone may pay a period); any other backend is a server to ask
     exists = config.storage.backend != "sqlite" or config.resolve(config.storage.path).exists()
@@ -162,7 +175,7 @@ def _publish(period_id: str, **kw):
             )
         return out, None
     except BadInput as exc:
-        return None, "; ".join(p.message + (f" ({p.fix})" if p.fix else "") for p in exc.problems)
+        return None, _problems_text(exc.problems)
     except ChecksFailed as exc:
         return None, str(exc)
     except LedgerBroken as exc:
