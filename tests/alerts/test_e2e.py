@@ -24,7 +24,12 @@ from tests.conftest import ROOT
 from tests.servers import free_port, stop_process, wait_port
 
 START = "2025-07-10T10:00:00+08:00"
-SPEED = "120"
+#: 60x, not 120x: on a loaded machine (load 6 on 2 cores) the collector fell behind at
+#: 120x, its peers' readings went stale and no decision could be made within the wait
+SPEED = "60"
+#: wall seconds to wait for an event: the rules need at most 20 simulated minutes (20 s
+#: at 60x); the rest is room for a busy machine
+EVENT_WAIT_S = 120
 
 
 def wait_hook(hook: WebhookServer, event: str, timeout_s: float) -> dict:
@@ -106,14 +111,14 @@ def test_stop_one_household_one_alert_on_every_peer(tmp_path: Path, mosquitto):
         fault = control(ctl, "POST", "/faults", {"kind": "stop", "station": "s-hh-2"})
         stopped_at = control(ctl, "GET", "/clock")["now_ms"]
 
-        fired = wait_hook(hook, "firing", 40)
+        fired = wait_hook(hook, "firing", EVENT_WAIT_S)
         assert (fired["kind"], fired["subject"], fired["station"]) == (
             "no_output",
             "s-hh-2-log",
             "s-hh-2",
         )
-        # configured time: 600 simulated seconds of zero, then the next evaluation; at 120x
-        # each wall second of ingest/scheduling delay on a busy machine is 2 simulated min
+        # configured time: 600 simulated seconds of zero, then the next evaluation; at 60x
+        # each wall second of ingest/scheduling delay on a busy machine is 1 simulated min
         assert 600_000 <= fired["ts_ms"] - stopped_at <= 2 * 600_000
         assert fired["owner_name"] == "户主2" and fired["lost_income_yuan"] is not None
         mail = smtp.get(timeout=20)
@@ -127,7 +132,7 @@ def test_stop_one_household_one_alert_on_every_peer(tmp_path: Path, mosquitto):
         assert sub.get(timeout=10)[0] == "pvledger/alerts/state/s-hh-2"
 
         control(ctl, "DELETE", f"/faults/{fault['id']}")
-        resolved = wait_hook(hook, "resolved", 40)
+        resolved = wait_hook(hook, "resolved", EVENT_WAIT_S)
         assert resolved["id"] == fired["id"]
         assert "RESOLVED" in smtp.get(timeout=20)["Subject"]
         assert sub.get(timeout=10)[1]["event"] == "resolved"
@@ -136,7 +141,7 @@ def test_stop_one_household_one_alert_on_every_peer(tmp_path: Path, mosquitto):
 
         # a grid outage over the whole village: one village_outage, not four no_output
         control(ctl, "POST", "/faults", {"kind": "outage", "village": "va"})
-        outage = wait_hook(hook, "firing", 40)
+        outage = wait_hook(hook, "firing", EVENT_WAIT_S)
         assert (outage["kind"], outage["subject"]) == ("village_outage", "va")
         wait_sim(ctl, minutes=4)  # four more simulated minutes: still no per-station alerts
         assert hook.drain() == []
@@ -146,8 +151,8 @@ def test_stop_one_household_one_alert_on_every_peer(tmp_path: Path, mosquitto):
             if p.stderr is not None:
                 err = p.stderr.read().decode(errors="replace")
                 p.stderr.close()
-                if p.returncode not in (0, -15):
-                    print(err[-3000:])
+                # shown by pytest only when the test fails: what each process said
+                print(f"--- {p.args[6]} exited {p.returncode}:\n{err[-3000:]}")
         sub.close()
         smtp.stop()
         hook.stop()
