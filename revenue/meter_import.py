@@ -106,8 +106,8 @@ def _kwh_text(wh: int) -> str:
     return f"{Decimal(wh) / 1000:f} kWh"
 
 
-def _describe(table: str, value: tuple, other: tuple) -> str:
-    """The fields in which value differs from other, for humans."""
+def _describe(table: str, value: tuple, other: tuple, zh: bool = False) -> str:
+    """The fields in which value differs from other, for humans (in Chinese with zh)."""
     parts = []
     for col, v, o in zip(_VALUE_NAMES[table], value, other, strict=True):
         if v == o:
@@ -115,10 +115,13 @@ def _describe(table: str, value: tuple, other: tuple) -> str:
         if col == "export_wh":
             parts.append(_kwh_text(v))
         elif col == "amount_fen":
-            parts.append("no amount" if v is None else f"{Decimal(v) / 100:.2f} yuan")
+            if v is None:
+                parts.append("无金额" if zh else "no amount")
+            else:
+                parts.append(f"{Decimal(v) / 100:.2f} {'元' if zh else 'yuan'}")
         else:
             parts.append(f"{col} {show(v)}")
-    return ", ".join(parts)
+    return ("，" if zh else ", ").join(parts)
 
 
 def _dedupe(items: list[_Item], name: str) -> tuple[list[_Item], int, list[Problem]]:
@@ -133,6 +136,10 @@ def _dedupe(items: list[_Item], name: str) -> tuple[list[_Item], int, list[Probl
             "a file may say one thing about a station and time: keep the right line",
             name,
             it.line,
+            f"{it.key[0]} {it.when}：第 {it.line} 行为 "
+            f"{_describe(it.table, it.value, was.value, zh=True)}，第 {was.line} 行为 "
+            f"{_describe(it.table, was.value, it.value, zh=True)}",
+            "同一文件对同一电站同一时间只能有一个说法：请保留正确的那一行",
         )
 
     return dedupe(items, lambda it: (it.table, it.key), lambda it: it.value, conflict)
@@ -167,6 +174,10 @@ def _against_ledger(
                     "statement number if the grid company reissued it",
                     name,
                     it.line,
+                    f"{it.key[0]} {it.when}：此处为 {_describe(it.table, it.value, was, zh=True)}，"
+                    f"此前已从 {old[-2] or '此前的文件'} 第 {old[-1]} 行导入 "
+                    f"{_describe(it.table, was, it.value, zh=True)}",
+                    "已导入的数值不会被悄悄替换；若电网公司重开了结算单，请用新的结算单号更正",
                 )
             )
     return new, known, problems

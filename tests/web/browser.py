@@ -193,6 +193,8 @@ def english_words(text: str) -> list[str]:
             if re.fullmatch(r"[A-Za-z]{1,2}", word) and run:  # "a", "of", "to" in prose
                 run.append(token)
                 continue
+            while run and len(run[-1].strip(_PUNCT)) < 3:  # "... station 'x'": not "x"
+                run.pop()
             if sum(1 for t in run if len(t.strip(_PUNCT)) >= 3) >= 2:
                 found.append(" ".join(run).strip(_PUNCT + " "))
             run = []

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 from web import audit, policy, runtime
 from web.nav import NavItem
 from web.pages.imports import MAX_BYTES, copy_ledger
+from web.pages.runs_text import lang
 
 nav = NavItem(_("Payments"), "payments", "payments.view", order=62)
 audit.label("payments.batch", _("bank batch made"))
@@ -164,7 +165,7 @@ def batch_page(request: HttpRequest, batch_id: str) -> HttpResponse:
     from revenue import batch as rb
     from revenue.confirm import results
     from revenue.ledger import Ledger
-    from revenue.payees import mask_number
+    from revenue.payees import mask_number, unpaid_reason_zh
 
     if not _ledger_path().exists():
         raise Http404("no ledger")
@@ -194,7 +195,8 @@ def batch_page(request: HttpRequest, batch_id: str) -> HttpResponse:
                 "yuan": _yuan(ln.amount_fen),
                 "status": st,
                 "status_text": words.get(st, st),
-                "reason": why or ln.reason,
+                # the bank's answer as it came; the batch's own reason in the page's language
+                "reason": why or (unpaid_reason_zh(ln.reason) if lang() == "zh" else ln.reason),
                 "carried_to": carried.get(ln.line_no, ""),
             }
         )
