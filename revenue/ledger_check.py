@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 
 from revenue.chain import GENESIS, Entry, Head, chain_problems, compare_head, contains_head
 from revenue.ledger import COVERED, RUN_FIELDS, Ledger, outputs_hash, row_hash
@@ -158,3 +159,74 @@ def summary(ledger: Ledger) -> dict[str, int]:
         "receipts": q("SELECT count(*) FROM receipts").fetchone()[0],
         "entries": q("SELECT count(*) FROM chain").fetchone()[0],
     }
+
+
+#: the problems above (and revenue/chain.chain_problems'), pattern -> Chinese; the
+#: ledger check page shows them in the site's language, the command line in English
+_PROBLEMS_ZH: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p), zh)
+    for p, zh in (
+        (
+            r"trigger (\S+) had been dropped \(recreated now\): "
+            r"someone bypassed the append-only guard",
+            r"触发器 \1 曾被删除（现已重建）：有人绕过了只追加保护",
+        ),
+        (r"head: (.+) is not a head file", r"头文件 \1 不是有效的头文件"),
+        (r"head: (.+) is missing \(deleted\?\)", r"头文件 \1 缺失（被删除？）"),
+        (
+            r"run (\d+): prev_hash does not match run before it",
+            r"结算批次 \1：prev_hash 与上一批次不符",
+        ),
+        (r"run (\d+): row content does not match its hash", r"结算批次 \1：记录内容与其哈希不符"),
+        (r"run (\d+): file (.+) was changed", r"结算批次 \1：文件 \2 已被改动"),
+        (
+            r"run (\d+): files do not match the recorded outputs hash",
+            r"结算批次 \1：文件与记录的输出哈希不符",
+        ),
+        (r"runs: run (\d+) \((.+)\) was deleted", r"结算批次 \1（\2）已被删除"),
+        (
+            r"runs: run (\d+) \((.+)\) is not in the chain \(added outside\)",
+            r"结算批次 \1（\2）不在哈希链中（在链外添加）",
+        ),
+        (
+            r"runs: run (\d+) \((.+)\) differs from its chain entry",
+            r"结算批次 \1（\2）与其链记录不同",
+        ),
+        (
+            r"chain: entry (\d+) is missing \(next is (\d+)\): deleted",
+            r"哈希链：第 \1 条缺失（下一条为 \2）：已被删除",
+        ),
+        (
+            r"chain entry (.+?): does not link to the entry before it",
+            r"哈希链记录 \1：未链接到上一条",
+        ),
+        (
+            r"chain entry (.+?): content does not match its hash \(edited\)",
+            r"哈希链记录 \1：内容与其哈希不符（被改动）",
+        ),
+        (
+            r"(\S+) (\(.*\)): not in the chain \(added outside pvledger\)",
+            r"\1 \2：不在哈希链中（在 pvledger 之外添加）",
+        ),
+        (
+            r"(\S+) (\(.*\)): (\S+) is (.+), the chain says (.+) "
+            r"\(edited; imported from (.+?)( line (\d+))?\)",
+            r"\1 \2：\3 为 \4，哈希链记为 \5（被改动；导入自 \6\7）",
+        ),
+        (
+            r"(\S+) (\(.*\)): deleted \(imported from (.+?)( line (\d+))?\)",
+            r"\1 \2：已被删除（导入自 \3\4）",
+        ),
+        (r"(\S+): \.\.\. and (\d+) more", r"\1：……另有 \2 条"),
+    )
+)
+
+
+def problem_zh(problem: str) -> str:
+    """A problem of ``problems`` in Chinese (a text of no known form is returned as it is)."""
+    for pattern, zh in _PROBLEMS_ZH:
+        if pattern.fullmatch(problem):
+            text = pattern.sub(zh, problem)
+            text = re.sub(r" line (\d+)", r" 第 \1 行", text)  # of "imported from f line n"
+            return text.replace("an unknown file", "未知文件")
+    return problem

@@ -27,6 +27,7 @@ from selenium.webdriver.common.by import By
 
 from core.config import load_config
 from core.store import open_store
+from revenue.ledger_check import problem_zh
 from tests.revenue.helpers import CASES, write_rows
 from tests.web.browser import (
     PHONE,
@@ -438,13 +439,13 @@ def test_ledger_check_page_names_an_edit_like_revenue_verify(
     page = aud.get("/ledger/check")
     assert page.status == 200 and 'id="ledger-bad"' in page.body
     shown = text_of(page.body)
-    assert "_no_update had been dropped" in shown
+    assert "_no_update 曾被删除" in shown  # the site is Chinese
     cli = server.cli("revenue", "verify")
     assert cli.returncode == 1
     expected = [ln.strip() for ln in cli.stderr.splitlines()[1:] if ln.strip()]
     assert any(f"households-{PERIOD}.csv" in p for p in expected), cli.stderr
-    for problem in expected:  # every problem the command line names, on the page
-        assert text_of(problem) in shown, problem
+    for problem in expected:  # every problem the command line names, on the page in zh
+        assert problem_zh(problem) != problem and text_of(problem_zh(problem)) in shown, problem
     # and nothing is computed on a broken ledger
     c1 = server.login("fin1")
     r = c1.post("/runs/compute", {"period": "2026-09"})

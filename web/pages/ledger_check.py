@@ -14,6 +14,7 @@ from django.utils.functional import lazy
 from web import policy, runtime
 from web.nav import NavItem
 from web.pages.imports_text import words
+from web.pages.runs_text import lang
 
 nav = NavItem(lazy(lambda: words()["l.nav"], str)(), "ledger_check", "ledger.verify", order=85)
 
@@ -38,6 +39,8 @@ def check() -> dict | None:
 @policy.requires("ledger.verify")
 def ledger_check(request: HttpRequest) -> HttpResponse:
     """The whole ledger checked now."""
+    from revenue.ledger_check import problem_zh
+
     t = words()
     result = check()
     counts = result and result.get("counts")
@@ -47,6 +50,10 @@ def ledger_check(request: HttpRequest) -> HttpResponse:
         "none": t["l.none"],
         "ok": t["l.ok"],
         "result": result,
+        # the command line's problems, in the page's language (revenue/ledger_check)
+        "problems": [problem_zh(p) if lang() == "zh" else p for p in result["problems"]]
+        if result
+        else [],
         "counts": t["l.counts"].format(**counts) if counts else "",
         "head": t["l.head"].format(entries=result["head"].entries) if counts else "",
         "head_hash": result["head"].hash if counts else "",
