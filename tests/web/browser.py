@@ -73,8 +73,9 @@ def wait_for(d: Any, css: str, timeout: float = 30) -> Any:
     return WebDriverWait(d, timeout).until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
 
 
-def click_and_wait(d: Any, css: str, timeout: float = 60) -> None:
-    """Click the element matching css and wait until the next page has loaded.
+def click_and_wait(d: Any, css: str | Any, timeout: float = 60) -> None:
+    """Click the element matching css (or the element itself) and wait until the next
+    page has loaded.
 
     Waiting for an element alone is not enough: the old page has it too until the
     browser replaces it. The old page's window gets a mark; the next page's has none.
@@ -96,7 +97,7 @@ def click_and_wait(d: Any, css: str, timeout: float = 60) -> None:
             return False
 
     d.execute_script("window.__pvledgerOldPage = true")
-    d.find_element(By.CSS_SELECTOR, css).click()
+    (d.find_element(By.CSS_SELECTOR, css) if isinstance(css, str) else css).click()
     WebDriverWait(d, timeout, ignored_exceptions=(WebDriverException,)).until(replaced)
     wait_for(d, "main h1", timeout)
 

@@ -16,7 +16,7 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from tests.web import monitoring_site as site
-from tests.web.browser import PHONE, driver, overflowing, screenshot, wait_for
+from tests.web.browser import PHONE, click_and_wait, driver, overflowing, screenshot, wait_for
 from tests.web.client import text_of
 from tests.web.server import WebServer, start_server
 
@@ -92,14 +92,9 @@ def _english(d: Any) -> None:
 
 
 def _click_and_wait(d: Any, button: Any, timeout: float = 60) -> None:
-    """Click a form's button and wait for the next page (the old one gone stale)."""
-    from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    old = d.find_element(By.TAG_NAME, "html")
-    button.click()
-    WebDriverWait(d, timeout).until(ec.staleness_of(old))
-    wait_for(d, "main h1")
+    """Click a form's button and wait for the next page (browser.click_and_wait: not by
+    the old page going stale, which under load Chrome answers with another error)."""
+    click_and_wait(d, button, timeout)
 
 
 def _submit(d: Any, button_id: str) -> None:

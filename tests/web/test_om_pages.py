@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.web.browser import PHONE, driver, overflowing, screenshot, wait_for
+from tests.web.browser import PHONE, click_and_wait, driver, overflowing, screenshot, wait_for
 from tests.web.client import CSRF_COOKIE, Client, Response, text_of
 from tests.web.server import WebServer, start_server
 
@@ -448,7 +448,7 @@ def test_appraisal_page_and_its_workbook_equal_the_command(server, om, tmp_path)
 
 def test_browser_assign_and_repair(server, driver, tmp_path):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select, WebDriverWait
+    from selenium.webdriver.support.ui import Select
 
     from tests.web.browser import browser_login
 
@@ -460,15 +460,12 @@ def test_browser_assign_and_repair(server, driver, tmp_path):
     driver.get(f"{server.url}/workorders/{oid}/")
     wait_for(driver, "#assign")
     Select(driver.find_element(By.ID, "assign-who")).select_by_value("care-dongpi")
-    driver.find_element(By.ID, "assign").click()
-    WebDriverWait(driver, 60).until(
-        lambda d: "care-dongpi" in d.find_element(By.ID, "assignee").text
-    )
+    # wait for the next page, not for an element the old one has too (stale under load)
+    click_and_wait(driver, "#assign")
+    assert "care-dongpi" in driver.find_element(By.ID, "assignee").text
     driver.find_element(By.ID, "repair-note").send_keys("重新紧固直流接头")
-    driver.find_element(By.ID, "mark-repaired").click()
-    WebDriverWait(driver, 60).until(
-        lambda d: d.find_element(By.ID, "state").get_attribute("data-state") == "repaired"
-    )
+    click_and_wait(driver, "#mark-repaired")
+    assert driver.find_element(By.ID, "state").get_attribute("data-state") == "repaired"
     repaired = driver.find_element(By.ID, "repaired").text
     assert "om1" in repaired and "重新紧固直流接头" in repaired and "2026-06-17" in repaired
     shot = screenshot(driver, tmp_path, "order")
