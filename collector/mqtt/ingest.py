@@ -144,6 +144,10 @@ class MqttIngest:
         self._flusher: threading.Thread | None = None
         self._generation = 0
         self._connected = threading.Event()
+        # set when the broker has acknowledged this connection's subscriptions (SUBACK):
+        # a message published before then by another client may never reach us
+        self._subscribed = threading.Event()
+        self._subscribe_mid: int | None = None
         self._last_log: dict[str, float] = {}
         self.stored = 0
         self.rejected = 0
@@ -205,8 +209,8 @@ class MqttIngest:
             self._dead_letters = None
 
     def wait_connected(self, timeout_s: float = 10.0) -> bool:
-        """Block until subscribed to the broker (tests)."""
-        return self._connected.wait(timeout_s)
+        """Block until the broker has acknowledged the subscriptions (tests)."""
+        return self._subscribed.wait(timeout_s)
 
     # -- client ----------------------------------------------------------------
     def _make_client(self) -> mqtt.Client:
@@ -245,6 +249,7 @@ class MqttIngest:
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
+        c.on_subscribe = self._on_subscribe
         return c
 
     def _status(self, state: str, **extra: Any) -> str:
@@ -266,8 +271,11 @@ class MqttIngest:
         extra = list(self.cfg.subscribe)
         own = [t for t in self.routes if not any(mqtt.topic_matches_sub(f, t) for f in extra)]
         topics = [(t, 1) for t in (*own, *extra)]
+        self._subscribed.clear()
         if topics:
-            client.subscribe(topics)
+            self._subscribe_mid = client.subscribe(topics)[1]
+        else:
+            self._subscribed.set()
         client.publish(status_topic(self.gateway), self._status("online"), qos=1, retain=True)
         log.info(
             "connected to %s:%d (session present: %s), %d subscriptions",
@@ -290,7 +298,14 @@ class MqttIngest:
                 reason_code,
             )
         self._connected.clear()
+        self._subscribed.clear()
         self._set("pvledger_mqtt_connected", 0)
+
+    def _on_subscribe(
+        self, client: mqtt.Client, userdata: Any, mid: int, reason_codes: Any, properties: Any
+    ) -> None:
+        if mid == self._subscribe_mid:
+            self._subscribed.set()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         payload = bytes(msg.payload)
