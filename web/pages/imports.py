@@ -48,6 +48,16 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def problem_rows(problems) -> list[dict]:
+    """An import's problems as table rows, in the page's language where they carry it."""
+    language = lang()
+    rows = []
+    for p in problems:
+        message, fix = p.text(language)
+        rows.append({"line": p.line or "", "where": p.where, "message": message, "fix": fix})
+    return rows
+
+
 def copy_ledger(src: Path, folder: Path) -> Path:
     """A consistent copy of the ledger (and its head file) in folder; the copy's path."""
     dst = folder / src.name
@@ -164,11 +174,7 @@ def upload(request: HttpRequest) -> HttpResponse:
             )
         elif summary is None:
             audit.record(request, "import.refused", {"file": name, "problems": len(problems) or 1})
-    texts = [p.text(lang()) for p in problems]  # Chinese on the zh page where given
-    rows = [
-        {"line": p.line or "", "where": p.where, "message": m, "fix": f}
-        for p, (m, f) in zip(problems, texts, strict=True)
-    ]
+    rows = problem_rows(problems)
     context = _context(
         request,
         problems=rows,

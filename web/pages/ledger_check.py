@@ -43,6 +43,7 @@ def ledger_check(request: HttpRequest) -> HttpResponse:
 
     t = words()
     result = check()
+    zh = lang() == "zh"
     counts = result and result.get("counts")
     context = {
         "title": t["l.title"],
@@ -51,9 +52,7 @@ def ledger_check(request: HttpRequest) -> HttpResponse:
         "ok": t["l.ok"],
         "result": result,
         # the command line's problems, in the page's language (revenue/ledger_check)
-        "problems": [problem_zh(p) if lang() == "zh" else p for p in result["problems"]]
-        if result
-        else [],
+        "problems": [problem_zh(p) if zh else p for p in result["problems"]] if result else [],
         "counts": t["l.counts"].format(**counts) if counts else "",
         "head": t["l.head"].format(entries=result["head"].entries) if counts else "",
         "head_hash": result["head"].hash if counts else "",

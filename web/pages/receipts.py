@@ -23,8 +23,7 @@ from django.views.decorators.http import require_POST
 
 from web import audit, policy, runtime
 from web.nav import NavItem
-from web.pages.imports import MAX_BYTES, copy_ledger
-from web.pages.runs_text import lang
+from web.pages.imports import MAX_BYTES, copy_ledger, problem_rows
 
 nav = NavItem(_("Receipts"), "receipts", "receipts.import", order=61)
 audit.label("receipts.import", _("receipts imported"))
@@ -113,11 +112,7 @@ def upload(request: HttpRequest) -> HttpResponse:
         )
     elif not dry_run and summary is None:
         audit.record(request, "receipts.refused", {"file": name, "problems": len(problems) or 1})
-    texts = [p.text(lang()) for p in problems]  # Chinese on the zh page where given
-    rows = [
-        {"line": p.line or "", "where": p.where, "message": m, "fix": f}
-        for p, (m, f) in zip(problems, texts, strict=True)
-    ]
+    rows = problem_rows(problems)
     outcome = ""
     if summary is not None:
         if summary.already_imported:

@@ -141,10 +141,11 @@ def _draft_guard(ledger, run, user: str, acts, t: dict) -> str | None:
 
 def _problems_text(problems) -> str:
     """Problems as one line for a message, in the page's language where they carry it."""
-    zh = lang() == "zh"
+    language = lang()
+    zh = language == "zh"
     parts = []
     for p in problems:
-        message, fix = p.text(lang())
+        message, fix = p.text(language)
         if fix:
             message += f"（{fix}）" if zh else f" ({fix})"
         parts.append(message)
